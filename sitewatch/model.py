@@ -192,3 +192,104 @@ class ProbeResult:
     def ok(self) -> bool:
         """Tell whether users could log on."""
         return self.kind is ResultKind.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A maintenance window a customer (or an operator) declared."""
+
+    id: str
+    customer: str
+    checks: tuple[str, ...]
+    """The checks it covers; empty means every check of the customer."""
+    kind: MaintenanceKind
+    start: datetime
+    end: datetime
+    declared_at: datetime
+    declared_by: str
+    note: str = ""
+    cancelled_at: datetime | None = None
+
+    def covers(self, check_id: str, customer: str) -> bool:
+        """Tell whether this window is about the given check."""
+        return customer == self.customer and (not self.checks or check_id in self.checks)
+
+    def contains(self, at: datetime) -> bool:
+        """Tell whether a planned event is in force at this time (start inclusive)."""
+        return self.cancelled_at is None and self.start <= at < self.end
+
+    @property
+    def is_planned_event(self) -> bool:
+        """Tell whether it was declared before it started (only then it plans anything)."""
+        return self.declared_at <= self.start
+
+    def state(self, now: datetime) -> WindowState:
+        """Place the window relative to now."""
+        if self.cancelled_at is not None:
+            return WindowState.CANCELLED
+        if now < self.start:
+            return WindowState.SCHEDULED
+        if now < self.end:
+            return WindowState.ACTIVE
+        return WindowState.ENDED
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChange:
+    """One line of a window's audit trail: who declared, changed or cancelled it."""
+
+    window_id: str
+    at: datetime
+    by: str
+    action: str
+    """`declared`, `changed` or `cancelled`."""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """One line of a ticket's timeline."""
+
+    at: datetime
+    kind: str
+    """`opened`, `acknowledged`, `recovered`, `resolved`, `paged`, `note`..."""
+    by: str = "sitewatch"
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """The record of an emergency: one per emergency (or overrun) outage."""
+
+    id: str
+    check: str
+    customer: str
+    state: TicketState
+    classification: Classification
+    symptom: ResultKind
+    detail: str
+    onset_at: datetime
+    opened_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    recovered_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    cause: Cause | None = None
+    resolution_note: str = ""
+    events: tuple[TicketEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutageRecord:
+    """A stored outage, for statistics: planned ones included."""
+
+    check: str
+    customer: str
+    onset_at: datetime
+    classification: Classification
+    symptom: ResultKind
+    window_id: str | None
+    overrun_at: datetime | None
+    recovered_at: datetime | None
+    ticket_id: str | None

@@ -1,0 +1,125 @@
+"""The storage interface in domain verbs, and the registry of its backends.
+
+Every method is one transaction: when it returns, the change is durable. Backends
+decide nothing; the rules in `outages.py` and `tickets.py` do, and backends call them
+inside the transaction where a decision depends on the stored state (ack, resolve).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sitewatch.model import (
+    Cause,
+    OutageRecord,
+    ProbeResult,
+    Ticket,
+    TicketState,
+    Window,
+    WindowChange,
+)
+from sitewatch.outages import CheckStatus, Transition
+from sitewatch.tickets import TicketChange
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """What `record_transition` wrote: the ticket it opened or updated, if any."""
+
+    ticket: Ticket | None
+    opened: bool
+    """True only the first time a ticket is opened for this outage."""
+
+
+class Store(Protocol):
+    """Durable state: check statuses, outages, windows, tickets, probe results."""
+
+    async def close(self) -> None:
+        """Flush and release the database."""
+        ...
+
+    async def load_statuses(self) -> dict[str, CheckStatus]:
+        """Return every check's last saved status (to resume after a restart)."""
+        ...
+
+    async def save_progress(
+        self, statuses: Mapping[str, CheckStatus], results: Sequence[ProbeResult]
+    ) -> None:
+        """Save a batch of statuses and raw results (streak counters, history)."""
+        ...
+
+    async def record_transition(
+        self, check: str, customer: str, status: CheckStatus, transition: Transition
+    ) -> TransitionRecord:
+        """Commit one outage transition with its status, outage row and ticket.
+
+        STARTED (emergency) and OVERRAN open a ticket, exactly one per outage
+        (`(check, onset)` is unique, so replaying after a crash opens none); ENDED
+        records `recovered_at` on the outage's ticket.
+        """
+        ...
+
+    async def prune_results(self, older_than: datetime) -> int:
+        """Delete raw probe results older than this; return how many."""
+        ...
+
+    async def add_window(self, window: Window) -> Window:
+        """Store a new window (its id assigned here) with its audit line."""
+        ...
+
+    async def get_window(self, window_id: str) -> Window | None:
+        """Return one window, or None."""
+        ...
+
+    async def list_windows(
+        self, customer: str | None = None, *, ending_after: datetime | None = None
+    ) -> list[Window]:
+        """Return windows (cancelled ones too), oldest start first."""
+        ...
+
+    async def change_window_end(
+        self, window_id: str, end: datetime, by: str, at: datetime
+    ) -> Window:
+        """Move a window's end and audit it."""
+        ...
+
+    async def cancel_window(self, window_id: str, by: str, at: datetime) -> Window:
+        """Cancel a window and audit it."""
+        ...
+
+    async def window_changes(self, window_id: str) -> list[WindowChange]:
+        """Return a window's audit trail, oldest first."""
+        ...
+
+    async def list_tickets(
+        self, states: Sequence[TicketState] | None = None, *, limit: int = 100
+    ) -> list[Ticket]:
+        """Return tickets, newest first, without their events."""
+        ...
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        """Return one ticket with its events, or None."""
+        ...
+
+    async def acknowledge_ticket(
+        self, ticket_id: str, by: str, note: str, now: datetime
+    ) -> TicketChange | None:
+        """Apply `tickets.acknowledge` in one transaction; None if unknown."""
+        ...
+
+    async def resolve_ticket(
+        self, ticket_id: str, cause: Cause, by: str, note: str, now: datetime
+    ) -> TicketChange | None:
+        """Apply `tickets.resolve` in one transaction; None if unknown."""
+        ...
+
+    async def count_open_tickets(self) -> int:
+        """Return how many tickets are not resolved."""
+        ...
+
+    async def list_outages(self, since: datetime, until: datetime) -> list[OutageRecord]:
+        """Return outages overlapping since..until (planned ones too)."""
+        ...

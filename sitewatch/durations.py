@@ -25,8 +25,7 @@ def parse_duration(value: object) -> timedelta:
             number, unit = match.groups()
             return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
     raise ValueError(
-        f"expected a duration such as 30s, 5m, 2h, 1d, 250ms or a number of seconds, "
-        f"got {value!r}"
+        f"expected a duration such as 30s, 5m, 2h, 1d, 250ms or a number of seconds, got {value!r}"
     )
 
 

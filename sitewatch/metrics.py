@@ -36,7 +36,10 @@ class Metrics:
             registry=r,
         )
         self.check_up = Gauge(
-            "sitewatch_check_up", "1 when the check is up, else 0.", ["check", "customer"], registry=r
+            "sitewatch_check_up",
+            "1 when the check is up, else 0.",
+            ["check", "customer"],
+            registry=r,
         )
         self.check_state = Gauge(
             "sitewatch_check_state",
@@ -56,9 +59,7 @@ class Metrics:
             ["customer", "classification"],
             registry=r,
         )
-        self.tickets_open = Gauge(
-            "sitewatch_tickets_open", "Tickets not yet resolved.", registry=r
-        )
+        self.tickets_open = Gauge("sitewatch_tickets_open", "Tickets not yet resolved.", registry=r)
         self.pages = Counter(
             "sitewatch_pages_total",
             "Page delivery attempts by outcome (sent, failed).",

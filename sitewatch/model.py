@@ -133,9 +133,10 @@ class Step:
 
     method: Method
     url: str
-    form: Mapping[str, str] | None = None
-    json: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    # Bodies and headers carry credentials: keep them out of repr() and so out of logs.
+    form: Mapping[str, str] | None = field(default=None, repr=False)
+    json: Any = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     extract: Mapping[str, re.Pattern[str]] = field(default_factory=dict)
     expect: Expectation = field(default_factory=Expectation)
     follow_redirects: bool = False
@@ -159,7 +160,7 @@ class CheckSpec:
     recover: int
     retry_interval: timedelta
     steps: tuple[Step, ...]
-    secrets: frozenset[str] = frozenset()
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
     """Values substituted from the environment: redacted from every output."""
 
 

@@ -55,9 +55,7 @@ class Run:
     """The statuses and transitions produced by feeding results (and ticks) in order."""
 
     status: CheckStatus = field(default_factory=CheckStatus)
-    transitions: list[tuple[TransitionKind, Classification, datetime]] = field(
-        default_factory=list
-    )
+    transitions: list[tuple[TransitionKind, Classification, datetime]] = field(default_factory=list)
     urgent: bool = False
 
 

@@ -7,11 +7,14 @@ inside the transaction where a decision depends on the stored state (ack, resolv
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
+from sitewatch.clock import Clock, SystemClock
 from sitewatch.model import (
     Cause,
     OutageRecord,
@@ -59,6 +62,18 @@ class Store(Protocol):
         STARTED (emergency) and OVERRAN open a ticket, exactly one per outage
         (`(check, onset)` is unique, so replaying after a crash opens none); ENDED
         records `recovered_at` on the outage's ticket.
+        """
+        ...
+
+    async def record_transitions(
+        self, check: str, customer: str, status: CheckStatus, transitions: Sequence[Transition]
+    ) -> list[TransitionRecord]:
+        """Commit every transition of one decision, in order, in one transaction.
+
+        A decision can carry two: a late confirmation inside a window that has already
+        ended starts and overruns at once. Recorded one by one, a crash between the two
+        commits would lose the overrun's ticket, because the status saved with the
+        first already holds the overrun and nothing would ever replay it.
         """
         ...
 
@@ -123,3 +138,29 @@ class Store(Protocol):
     async def list_outages(self, since: datetime, until: datetime) -> list[OutageRecord]:
         """Return outages overlapping since..until (planned ones too)."""
         ...
+
+
+class StoreOpener(Protocol):
+    """Open a backend's store from a `database:` URL of the service configuration."""
+
+    def __call__(self, url: str, *, base: Path, clock: Clock) -> Awaitable[Store]:
+        """Open (creating or migrating as needed); `base` anchors relative paths."""
+        ...
+
+
+STORES: dict[str, str] = {
+    "sqlite": "sitewatch.storage.sqlite:open_sqlite_url",
+}
+"""Store backends by URL scheme, as `module:StoreOpener`, imported only when used."""
+
+
+async def open_store(url: str, *, base: Path, clock: Clock | None = None) -> Store:
+    """Open the store a `database:` URL names; `base` is the config file's directory."""
+    scheme, colon, _ = url.partition(":")
+    target = STORES.get(scheme) if colon else None
+    if target is None:
+        known = ", ".join(f"{name}:" for name in sorted(STORES))
+        raise ValueError(f"database {url!r}: unknown kind of database; use one of {known}")
+    module, _, name = target.partition(":")
+    opener: StoreOpener = getattr(importlib.import_module(module), name)
+    return await opener(url, base=base, clock=clock or SystemClock())

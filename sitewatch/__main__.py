@@ -1,0 +1,7 @@
+"""Allow `python -m sitewatch`."""
+
+import sys
+
+from sitewatch.cli import main
+
+sys.exit(main())

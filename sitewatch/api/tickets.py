@@ -1,0 +1,120 @@
+"""Routes for emergency tickets: list, show, acknowledge, resolve (operators only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from sitewatch.api.common import (
+    CLOCK,
+    STORE,
+    ApiError,
+    caller,
+    iso,
+    json_object,
+    optional_str,
+    reject_unknown_keys,
+)
+from sitewatch.model import Cause, Ticket, TicketState
+from sitewatch.tickets import Outcome, TicketChange
+
+
+def ticket_json(ticket: Ticket, *, events: bool = True) -> dict[str, Any]:
+    """Render one ticket for the API (its timeline when `events`)."""
+    body: dict[str, Any] = {
+        "id": ticket.id,
+        "check": ticket.check,
+        "customer": ticket.customer,
+        "state": ticket.state.value,
+        "classification": ticket.classification.value,
+        "symptom": ticket.symptom.value,
+        "detail": ticket.detail,
+        "onset_at": iso(ticket.onset_at),
+        "opened_at": iso(ticket.opened_at),
+        "acknowledged_at": iso(ticket.acknowledged_at),
+        "acknowledged_by": ticket.acknowledged_by,
+        "recovered_at": iso(ticket.recovered_at),
+        "resolved_at": iso(ticket.resolved_at),
+        "resolved_by": ticket.resolved_by,
+        "cause": ticket.cause.value if ticket.cause else None,
+        "resolution_note": ticket.resolution_note,
+    }
+    if events:
+        body["events"] = [
+            {"at": iso(e.at), "kind": e.kind, "by": e.by, "detail": e.detail} for e in ticket.events
+        ]
+    return body
+
+
+def _states(raw: str | None) -> list[TicketState] | None:
+    if raw is None:
+        return None
+    try:
+        return [TicketState(part.strip()) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        allowed = ", ".join(s.value for s in TicketState)
+        raise ApiError(400, f"state must be a comma-separated list of {allowed}") from None
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return 100
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise ApiError(400, "limit must be a whole number from 1 to 1000")
+    return int(raw)
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    """List tickets, newest first, filtered to exactly the listed states."""
+    caller(request, operator_only=True)
+    states = _states(request.query.get("state"))
+    limit = _limit(request.query.get("limit"))
+    tickets = await request.app[STORE].list_tickets(states, limit=limit)
+    return web.json_response({"tickets": [ticket_json(t, events=False) for t in tickets]})
+
+
+async def show(request: web.Request) -> web.Response:
+    """Show one ticket with its timeline."""
+    caller(request, operator_only=True)
+    ticket = await request.app[STORE].get_ticket(request.match_info["ticket_id"])
+    if ticket is None:
+        raise ApiError(404, f"no ticket {request.match_info['ticket_id']!r}")
+    return web.json_response(ticket_json(ticket))
+
+
+def _answer(change: TicketChange | None, ticket_id: str) -> web.Response:
+    if change is None:
+        raise ApiError(404, f"no ticket {ticket_id!r}")
+    if change.outcome is Outcome.CONFLICT:
+        raise ApiError(409, change.reason)
+    return web.json_response(ticket_json(change.ticket))
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    """Acknowledge as the token's operator: escalation stops."""
+    who = caller(request, operator_only=True)
+    body = await json_object(request, allow_empty=True)
+    reject_unknown_keys(body, {"note"})
+    ticket_id = request.match_info["ticket_id"]
+    change = await request.app[STORE].acknowledge_ticket(
+        ticket_id, who.id, optional_str(body, "note"), request.app[CLOCK].now()
+    )
+    return _answer(change, ticket_id)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    """Resolve with a root cause."""
+    who = caller(request, operator_only=True)
+    body = await json_object(request)
+    reject_unknown_keys(body, {"cause", "note"})
+    try:
+        cause = Cause(str(body.get("cause")))
+    except ValueError:
+        causes = ", ".join(c.value for c in Cause)
+        raise ApiError(400, f"cause is required, one of {causes}") from None
+    ticket_id = request.match_info["ticket_id"]
+    change = await request.app[STORE].resolve_ticket(
+        ticket_id, cause, who.id, optional_str(body, "note"), request.app[CLOCK].now()
+    )
+    return _answer(change, ticket_id)

@@ -1,0 +1,145 @@
+"""The composition root: builds every collaborator from Settings and owns every task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from sitewatch.api import add_routes
+from sitewatch.api.common import (
+    CLOCK,
+    MAX_BODY_BYTES,
+    METRICS,
+    MONITOR,
+    SETTINGS,
+    STORE,
+    TOKENS,
+    WINDOWS,
+    json_errors,
+)
+from sitewatch.auth import Principal, Role, TokenBook
+from sitewatch.clock import Clock, SystemClock
+from sitewatch.config import Settings
+from sitewatch.maintenance import WindowBook
+from sitewatch.metrics import Metrics
+from sitewatch.model import CheckSpec, ProbeResult
+from sitewatch.monitor import Monitor
+from sitewatch.proberfault import ProberFaultGuard
+from sitewatch.probes.http import HttpLogonProbe
+from sitewatch.scheduler import Scheduler
+from sitewatch.storage import Store
+from sitewatch.storage.sqlite import open_sqlite_store
+
+log = logging.getLogger(__name__)
+
+RUNNER = web.AppKey("runner", asyncio.Task[None])
+
+HOUSEKEEPING_EVERY = timedelta(seconds=1)
+RESULT_RETENTION = timedelta(days=7)
+
+
+def token_book(settings: Settings) -> TokenBook:
+    """Collect every configured API token with its principal."""
+    entries = [(c.token, Principal(Role.CUSTOMER, c.id)) for c in settings.customers]
+    entries += [(o.token, Principal(Role.OPERATOR, o.id)) for o in settings.operators]
+    return TokenBook(entries)
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """Return the whole service as one aiohttp application, not yet started."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app[TOKENS] = token_book(settings)
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_service)
+    add_routes(app)
+    return app
+
+
+async def _service(app: web.Application) -> AsyncIterator[None]:
+    """Open the store, resume state, run the background loops; undo it all at shutdown."""
+    settings, clock, metrics = app[SETTINGS], app[CLOCK], app[METRICS]
+    store = await open_sqlite_store(settings.database)
+    app[STORE] = store
+    try:
+        windows = WindowBook(await store.list_windows(ending_after=clock.now() - timedelta(days=2)))
+        app[WINDOWS] = windows
+        monitor = Monitor(
+            settings.checks,
+            store=store,
+            metrics=metrics,
+            clock=clock,
+            windows=windows,
+            maintenance_grace=settings.defaults.maintenance_grace,
+            guard=ProberFaultGuard(
+                {c.id for c in settings.checks},
+                ratio=settings.prober_fault.ratio,
+                min_checks=settings.prober_fault.min_checks,
+            ),
+        )
+        metrics.register_checks((c.id, c.customer) for c in settings.checks)
+        metrics.register_customers(c.id for c in settings.customers)
+        await monitor.start()
+        app[MONITOR] = monitor
+        runner = asyncio.create_task(_run_loops(settings, clock, metrics, monitor, store))
+        app[RUNNER] = runner
+        yield
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        await monitor.flush()
+    finally:
+        await store.close()
+
+
+async def _run_loops(
+    settings: Settings, clock: Clock, metrics: Metrics, monitor: Monitor, store: Store
+) -> None:
+    """Run the scheduler and the housekeeping loop until cancelled."""
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=60)
+    probe = HttpLogonProbe(connector, clock)
+    try:
+
+        async def run_probe(check: CheckSpec) -> ProbeResult:
+            return await probe.run(check)
+
+        scheduler = Scheduler(
+            settings.checks,
+            run_probe=run_probe,
+            on_result=monitor.on_result,
+            clock=clock,
+            max_concurrency=settings.max_concurrent_probes,
+            observe_lag=metrics.scheduler_lag.observe,
+            rng=random.Random(),
+            on_error=lambda _check, _error: metrics.internal_errors.labels("scheduler").inc(),
+        )
+        async with asyncio.TaskGroup() as group:
+            group.create_task(scheduler.run())
+            group.create_task(_housekeeping(clock, metrics, monitor, store))
+    finally:
+        await connector.close()
+
+
+async def _housekeeping(clock: Clock, metrics: Metrics, monitor: Monitor, store: Store) -> None:
+    """Once a second: overruns, batched writes, open-ticket gauge; hourly: pruning."""
+    last_prune = clock.monotonic() - 3600
+    while True:
+        await clock.sleep(HOUSEKEEPING_EVERY.total_seconds())
+        try:
+            await monitor.tick()
+            metrics.tickets_open.set(await store.count_open_tickets())
+            if clock.monotonic() - last_prune >= 3600:
+                last_prune = clock.monotonic()
+                await store.prune_results(clock.now() - RESULT_RETENTION)
+        except Exception:
+            # A bug must not stop the loop that saves state and finds overruns.
+            log.exception("housekeeping failed; retrying in a second")
+            metrics.internal_errors.labels("housekeeping").inc()

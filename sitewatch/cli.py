@@ -1,0 +1,157 @@
+"""argv -> commands; the only place that chooses exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from sitewatch import __version__
+from sitewatch.clock import SystemClock
+from sitewatch.config import ConfigError, Settings, default_config_path, load_settings
+from sitewatch.durations import format_duration
+from sitewatch.model import CheckSpec, ProbeResult
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sitewatch command line and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_INVALID
+    command = {"run": _run, "check": _check, "probe": _probe, "demo": _demo}[args.command]
+    return command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitewatch", description="Emergency site-down monitoring and paging."
+    )
+    parser.add_argument("--version", action="version", version=f"sitewatch {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    config_help = "service configuration (default: $SITEWATCH_CONFIG, else config/sitewatch.yaml)"
+
+    run = commands.add_parser("run", help="run the service until SIGTERM or SIGINT")
+    check = commands.add_parser("check", help="validate the config and every check file")
+    probe = commands.add_parser("probe", help="run one check once and print each step")
+    probe.add_argument("check_id", metavar="CHECK_ID")
+    for sub in (run, check, probe):
+        sub.add_argument("-c", "--config", type=Path, help=config_help)
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    commands.add_parser("demo", help="a guided demo on a simulated customer site")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Settings | None:
+    path = args.config or default_config_path(os.environ)
+    try:
+        return load_settings(path, os.environ)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) found; nothing was started.", file=sys.stderr)
+        return None
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    if settings is None:
+        return EXIT_INVALID
+    print(f"{settings.source}: valid")
+    print(f"  listen      {settings.listen_host}:{settings.listen_port}")
+    print(f"  database    {settings.database}")
+    print(f"  customers   {', '.join(c.id for c in settings.customers) or '-'}")
+    print(f"  operators   {', '.join(o.id for o in settings.operators) or '-'}")
+    print(f"  escalation  {len(settings.escalation.levels)} level(s)")
+    print(f"  checks      {len(settings.checks)} in {settings.checks_dir}")
+    for spec in settings.checks:
+        print(
+            f"    {spec.id:<24} {spec.customer:<12} every {format_duration(spec.interval)},"
+            f" {len(spec.steps)} step(s)"
+        )
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    if settings is None:
+        return EXIT_INVALID
+    spec = next((c for c in settings.checks if c.id == args.check_id), None)
+    if spec is None:
+        known = ", ".join(c.id for c in settings.checks) or "none"
+        print(f"unknown check {args.check_id!r}; configured checks: {known}", file=sys.stderr)
+        return EXIT_INVALID
+    result = asyncio.run(_probe_once(spec))
+    print(render_result(result))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+async def _probe_once(spec: CheckSpec) -> ProbeResult:
+    from sitewatch.probes.http import HttpLogonProbe
+
+    async with aiohttp.TCPConnector() as connector:
+        return await HttpLogonProbe(connector, SystemClock()).run(spec)
+
+
+def render_result(result: ProbeResult) -> str:
+    """Render a probe result step by step for a terminal."""
+    lines = []
+    for step in result.steps:
+        status = str(step.status) if step.status is not None else "---"
+        mark = "ok  " if step.ok else "FAIL"
+        ms = step.elapsed.total_seconds() * 1000
+        line = (
+            f"  {mark} step {step.index} {step.method.value:<4} {step.url}  {status}  {ms:.0f} ms"
+        )
+        lines.append(line + (f"\n         {step.detail}" if step.detail else ""))
+    total = result.duration.total_seconds() * 1000
+    verdict = "ok" if result.ok else f"FAILED: {result.kind.value}"
+    lines.append(f"{result.check_id}: {verdict} in {total:.0f} ms")
+    if not result.ok and result.detail:
+        lines.append(f"  {result.detail}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _load(args)
+    if settings is None:
+        return EXIT_INVALID
+    from sitewatch.app import build_app
+
+    log = logging.getLogger("sitewatch")
+    log.info(
+        "sitewatch %s: %d checks, listening on http://%s:%d",
+        __version__,
+        len(settings.checks),
+        settings.listen_host,
+        settings.listen_port,
+    )
+    # run_app handles SIGINT and SIGTERM: it stops accepting, runs cleanup, returns.
+    web.run_app(
+        build_app(settings),
+        host=settings.listen_host,
+        port=settings.listen_port,
+        print=None,
+        access_log=None,
+    )
+    log.info("sitewatch stopped cleanly")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sitewatch.demo import run_demo
+
+    return asyncio.run(run_demo())

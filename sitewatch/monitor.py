@@ -1,0 +1,153 @@
+"""The monitor: applies each probe result to its check's status and commits what matters.
+
+It is the I/O shell around `outages.py`: it feeds the pure rules, commits every
+transition before acting on it, batches the rest (streak counters, raw results)
+into one write a second, and keeps the state gauges true.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sitewatch.clock import Clock
+from sitewatch.maintenance import WindowBook
+from sitewatch.metrics import Metrics
+from sitewatch.model import CheckSpec, Classification, ProbeResult
+from sitewatch.outages import CheckStatus, Decision, Policy, Transition, TransitionKind, observe
+from sitewatch.outages import tick as tick_rules
+from sitewatch.proberfault import FaultChange, ProberFaultGuard
+from sitewatch.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    """One check as the API shows it."""
+
+    spec: CheckSpec
+    status: CheckStatus
+
+
+class Monitor:
+    """Own every check's status; turn results into committed transitions."""
+
+    def __init__(
+        self,
+        checks: Sequence[CheckSpec],
+        *,
+        store: Store,
+        metrics: Metrics,
+        clock: Clock,
+        windows: WindowBook,
+        maintenance_grace: timedelta,
+        guard: ProberFaultGuard,
+    ) -> None:
+        self._checks = {c.id: c for c in checks}
+        self._store = store
+        self._metrics = metrics
+        self._clock = clock
+        self._windows = windows
+        self._grace = maintenance_grace
+        self._guard = guard
+        self._statuses: dict[str, CheckStatus] = {c.id: CheckStatus() for c in checks}
+        self._dirty: set[str] = set()
+        self._results: list[ProbeResult] = []
+
+    async def start(self) -> None:
+        """Resume every check's status from the store."""
+        saved = await self._store.load_statuses()
+        for check_id, status in saved.items():
+            if check_id in self._statuses:
+                self._statuses[check_id] = status
+        for spec in self._checks.values():
+            self._metrics.set_state(spec.id, spec.customer, self._statuses[spec.id].state)
+
+    def views(self) -> list[CheckView]:
+        """Return every check with its current status, in id order."""
+        return [CheckView(spec, self._statuses[cid]) for cid, spec in sorted(self._checks.items())]
+
+    @property
+    def prober_fault(self) -> bool:
+        """Tell whether a prober fault is in progress."""
+        return self._guard.active
+
+    async def on_result(self, spec: CheckSpec, result: ProbeResult) -> bool:
+        """Apply one probe result; return whether to re-probe soon."""
+        self._metrics.observe_probe(spec.customer, result)
+        self._results.append(result)
+        self._observe_guard(spec, result)
+        decision = observe(
+            self._statuses[spec.id],
+            result,
+            windows=self._windows.covering(spec.id, spec.customer),
+            policy=self._policy(spec),
+            hold_emergencies=self._guard.active,
+        )
+        await self._apply(spec, decision)
+        return decision.urgent
+
+    async def tick(self) -> None:
+        """Apply the passing of time to every outage (overruns) and save progress."""
+        now = self._clock.now()
+        for spec in self._checks.values():
+            status = self._statuses[spec.id]
+            if status.outage is None or status.outage.classification != Classification.PLANNED:
+                continue
+            decision = tick_rules(
+                status,
+                now,
+                windows=self._windows.covering(spec.id, spec.customer),
+                policy=self._policy(spec),
+                hold_emergencies=self._guard.active,
+            )
+            await self._apply(spec, decision)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the batched statuses and raw results in one transaction."""
+        if not self._dirty and not self._results:
+            return
+        statuses = {cid: self._statuses[cid] for cid in self._dirty}
+        results, self._results, self._dirty = self._results, [], set()
+        await self._store.save_progress(statuses, results)
+
+    def _policy(self, spec: CheckSpec) -> Policy:
+        return Policy(confirm=spec.confirm, recover=spec.recover, maintenance_grace=self._grace)
+
+    async def _apply(self, spec: CheckSpec, decision: Decision) -> None:
+        before = self._statuses[spec.id]
+        self._statuses[spec.id] = decision.status
+        self._dirty.add(spec.id)
+        for transition in decision.transitions:
+            # Commit first: a crash after this line replays nothing and loses nothing.
+            record = await self._store.record_transition(
+                spec.id, spec.customer, decision.status, transition
+            )
+            self._count(spec, transition)
+            ticket = f", ticket {record.ticket.id}" if record.ticket else ""
+            log.info(
+                "check %s: outage %s (%s)%s: %s",
+                spec.id,
+                transition.kind.value,
+                transition.outage.classification.value,
+                ticket,
+                transition.reason,
+            )
+        if decision.status.state is not before.state:
+            self._metrics.set_state(spec.id, spec.customer, decision.status.state)
+
+    def _count(self, spec: CheckSpec, transition: Transition) -> None:
+        classification = transition.outage.classification
+        if transition.kind is TransitionKind.STARTED or transition.kind is TransitionKind.OVERRAN:
+            self._metrics.outages.labels(spec.customer, classification.value).inc()
+
+    def _observe_guard(self, spec: CheckSpec, result: ProbeResult) -> None:
+        verdict = self._guard.observe(spec.id, result.kind)
+        if verdict.change is FaultChange.STARTED:
+            log.warning("PROBER FAULT: %s; customer tickets held", verdict.reason)
+        elif verdict.change is FaultChange.CLEARED:
+            log.warning("PROBER OK: %s; checks are judged as usual again", verdict.reason)

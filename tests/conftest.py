@@ -1,0 +1,26 @@
+"""Shared pytest fixtures, in blocks by topic."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_aiohttp import AiohttpServer
+
+from sitewatch.simsite import SimulatedSite
+
+# --- Simulated customer site on loopback (used by tests/test_probe_http.py) ----------
+
+
+@pytest.fixture
+def simulated_site() -> SimulatedSite:
+    """Return a simulated customer site, mode `up`; a test may flip its mode."""
+    return SimulatedSite(user="acme-robot", password="correct h@rse&co")
+
+
+@pytest.fixture
+async def simulated_site_url(simulated_site: SimulatedSite, aiohttp_server: AiohttpServer) -> str:
+    """Serve `simulated_site` on 127.0.0.1 and return its base URL, e.g. `http://127.0.0.1:8081`."""
+    server = await aiohttp_server(simulated_site.app())
+    return f"http://{server.host}:{server.port}"
+
+
+# --- end of simulated customer site --------------------------------------------------

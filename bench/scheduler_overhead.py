@@ -1,6 +1,7 @@
 """Measure the scheduler's own CPU cost: many checks, instant fake probes, the real clock.
 
-Usage: python bench/scheduler_overhead.py [--checks 10000] [--interval 30] [--seconds 10]
+Usage, from the project root (sitewatch installed, or PYTHONPATH=.):
+    python bench/scheduler_overhead.py [--checks 10000] [--interval 30] [--seconds 10]
 
 The fake probe returns a ready-made result without awaiting anything, so the CPU time
 measured is the scheduler's (heap, slots, tasks, wake-ups) plus the event loop's. For

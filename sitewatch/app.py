@@ -67,7 +67,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
 async def _service(app: web.Application) -> AsyncIterator[None]:
     """Open the store, resume state, run the background loops; undo it all at shutdown."""
     settings, clock, metrics = app[SETTINGS], app[CLOCK], app[METRICS]
-    store = await open_sqlite_store(settings.database)
+    store = await open_sqlite_store(settings.database, clock)
     app[STORE] = store
     try:
         windows = WindowBook(await store.list_windows(ending_after=clock.now() - timedelta(days=2)))

@@ -122,21 +122,22 @@ class Monitor:
         before = self._statuses[spec.id]
         self._statuses[spec.id] = decision.status
         self._dirty.add(spec.id)
-        for transition in decision.transitions:
+        if decision.transitions:
             # Commit first: a crash after this line replays nothing and loses nothing.
-            record = await self._store.record_transition(
-                spec.id, spec.customer, decision.status, transition
+            records = await self._store.record_transitions(
+                spec.id, spec.customer, decision.status, decision.transitions
             )
-            self._count(spec, transition)
-            ticket = f", ticket {record.ticket.id}" if record.ticket else ""
-            log.info(
-                "check %s: outage %s (%s)%s: %s",
-                spec.id,
-                transition.kind.value,
-                transition.outage.classification.value,
-                ticket,
-                transition.reason,
-            )
+            for transition, record in zip(decision.transitions, records, strict=True):
+                self._count(spec, transition)
+                ticket = f", ticket {record.ticket.id}" if record.ticket else ""
+                log.info(
+                    "check %s: outage %s (%s)%s: %s",
+                    spec.id,
+                    transition.kind.value,
+                    transition.outage.classification.value,
+                    ticket,
+                    transition.reason,
+                )
         if decision.status.state is not before.state:
             self._metrics.set_state(spec.id, spec.customer, decision.status.state)
 

@@ -74,9 +74,14 @@ class Scheduler:
         """The due time the dispatcher sleeps toward; an earlier push must wake it."""
         self._alarm: asyncio.Task[None] | None = None
         self._alarm_at = math.inf
+        self._started = False
 
     async def run(self) -> None:
         """Probe every check on its schedule until cancelled, then cancel probes in flight."""
+        if self._started:
+            # A second run would put every check on the heap twice and overlap it.
+            raise RuntimeError("a Scheduler runs once; build a new one to start again")
+        self._started = True
         self._plan_first_runs()
         async with asyncio.TaskGroup() as tasks:
             while True:
@@ -85,7 +90,7 @@ class Scheduler:
                 # that all time out (FIELD-NOTES: 30,000 uncapped checks collapsed).
                 await self._slots.acquire()
                 check, planned = await self._next_due(tasks)
-                tasks.create_task(self._probe(check, planned))
+                tasks.create_task(self._probe(check, planned), name=f"probe {check.id}")
 
     def _plan_first_runs(self) -> None:
         """Put every check on the heap at a random point of its first interval."""
@@ -114,6 +119,7 @@ class Scheduler:
     def _arm_alarm(self, tasks: asyncio.TaskGroup, due: float) -> None:
         """Make sure the dispatcher wakes by `due`, reusing a pending alarm that rings no later."""
         if due == math.inf:
+            # An empty heap: only a finished probe can add a timer, and its push wakes us.
             return
         alarm = self._alarm
         if alarm is not None and not alarm.done():
@@ -123,7 +129,7 @@ class Scheduler:
         # The Clock protocol only offers `sleep`, so waiting on "due time or an earlier
         # push" needs the sleep in a task of its own; it is reused across early wakes.
         self._alarm_at = due
-        self._alarm = tasks.create_task(self._ring_at(due))
+        self._alarm = tasks.create_task(self._ring_at(due), name="scheduler alarm")
 
     async def _ring_at(self, due: float) -> None:
         """Sleep on the clock until `due`, then wake the dispatcher."""

@@ -115,7 +115,9 @@ class SimulatedSite:
             return _page(message + _form(fresh, user=user))
         response = web.Response(status=302, headers={"Location": "/home"})
         if self.mode is not SiteMode.NO_SESSION:
-            response.set_cookie(SESSION_COOKIE, self._sign("session", secrets.token_hex(8)))
+            response.set_cookie(
+                SESSION_COOKIE, self._sign("session", secrets.token_hex(8)), httponly=True
+            )
         return response
 
     async def _home(self, request: web.Request) -> web.StreamResponse:

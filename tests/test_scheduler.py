@@ -302,6 +302,14 @@ async def test_cancelling_run_cancels_probes_in_flight_and_leaves_no_tasks_behin
     assert len(h.site.starts) == probes
 
 
+async def test_a_scheduler_refuses_to_run_twice() -> None:
+    h = make_harness([make_check("portal")])
+    async with running(h.scheduler):
+        await h.clock.advance(1)
+        with pytest.raises(RuntimeError, match="runs once"):
+            await h.scheduler.run()
+
+
 @pytest.mark.parametrize(
     ("checks", "max_concurrency", "message"),
     [

@@ -232,9 +232,9 @@ def _judge(step: Step, answer: _Answer, elapsed: timedelta) -> _Verdict:
         else:
             extracted[name] = match.group(1)
     kind = _failure_kind(step, answer.status, status_ok=status_ok, failed=bool(problems))
-    too_slow = expect.max_time is not None and elapsed > expect.max_time
-    if kind is ResultKind.OK and too_slow and expect.max_time is not None:
-        limit, took = format_duration(expect.max_time), format_duration(elapsed)
+    max_time = expect.max_time
+    if kind is ResultKind.OK and max_time is not None and elapsed > max_time:
+        limit, took = format_duration(max_time), format_duration(elapsed)
         return _Verdict(ResultKind.SLOW, (f"answered in {took}, max_time {limit}",), extracted)
     return _Verdict(kind, tuple(problems), extracted)
 

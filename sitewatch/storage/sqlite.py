@@ -2,10 +2,10 @@
 
 A `sqlite3` connection belongs to the thread that opened it, and SQLite admits one
 writer at a time anyway, so one dedicated thread owns the connection and runs each
-public method's transaction in turn; the event loop only awaits it. A job that was
-handed to the thread runs to its end even if the awaiting task is cancelled: the
-change then commits although the caller never sees the result, which is safe because
-every write here is idempotent on replay.
+public method's transaction in turn; the event loop only awaits it. If the awaiting
+task is cancelled, a transaction still queued never starts and one already started
+runs to its end: it may commit although the caller never sees the result, which is
+safe because every write here is idempotent on replay.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote
@@ -89,6 +90,7 @@ class SqliteStore:
         try:
             await asyncio.get_running_loop().run_in_executor(self._worker, self._disconnect)
         finally:
+            # The worker is idle by now: this only joins its thread.
             self._worker.shutdown(wait=True)
 
     async def load_statuses(self) -> dict[str, CheckStatus]:
@@ -99,8 +101,8 @@ class SqliteStore:
         self, statuses: Mapping[str, CheckStatus], results: Sequence[ProbeResult]
     ) -> None:
         """Upsert the statuses and insert the results in one transaction."""
-        # Rows are built here, not on the worker, so the caller may reuse its
-        # mapping as soon as this returns control to the loop.
+        # Rows are built before the first await, so the caller may go on changing its
+        # mapping and list while the transaction runs.
         status_rows = [_status_row(check, status) for check, status in statuses.items()]
         result_rows = [_result_row(result) for result in results]
         await self._transact(lambda conn: _save_progress(conn, status_rows, result_rows))
@@ -227,17 +229,17 @@ class SqliteStore:
         return await self._transact(job)
 
     async def _open(self) -> None:
-        await self._transact(lambda conn: None, write=False, connect=True)
+        await self._on_worker(self._connect)
 
-    async def _transact(self, job: Job[T], *, write: bool = True, connect: bool = False) -> T:
+    async def _transact(self, job: Job[T], *, write: bool = True) -> T:
+        return await self._on_worker(partial(self._run, job, write))
+
+    async def _on_worker(self, call: Callable[[], T]) -> T:
         if self._closed:
             raise RuntimeError(f"the store on {self.path} is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, self._run, job, write, connect)
+        return await asyncio.get_running_loop().run_in_executor(self._worker, call)
 
-    def _run(self, job: Job[T], write: bool, connect: bool) -> T:
-        if connect:
-            self._conn = self._connect()
+    def _run(self, job: Job[T], write: bool) -> T:
         conn = self._conn
         if conn is None:
             raise RuntimeError(f"the store on {self.path} is not open")
@@ -253,7 +255,7 @@ class SqliteStore:
             raise
         return result
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         timeout = self._busy_timeout.total_seconds()
         conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
@@ -268,12 +270,11 @@ class SqliteStore:
         except BaseException:
             conn.close()
             raise
-        return conn
+        self._conn = conn
 
     def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.execute("PRAGMA optimize")
             conn.close()
 
 
@@ -309,11 +310,11 @@ def parse_sqlite_url(url: str, base: Path) -> tuple[Path, Synchronous]:
     `sqlite:////var/sw.db` is absolute; `?synchronous=full` asks for FULL.
     """
     prefix = "sqlite:///"
-    if not url.startswith(prefix) or len(url) == len(prefix):
+    location, _, query = url.removeprefix(prefix).partition("?")
+    if not url.startswith(prefix) or not location.strip("/"):
         raise ValueError(
             f"database {url!r}: expected sqlite:///relative/path.db or sqlite:////abs/path.db"
         )
-    location, _, query = url[len(prefix) :].partition("?")
     options = parse_qs(query, keep_blank_values=True)
     unknown = sorted(set(options) - {"synchronous"})
     if unknown:

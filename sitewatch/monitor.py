@@ -7,6 +7,7 @@ into one write a second, and keeps the state gauges true.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ class Monitor:
         self._guard = guard
         self._statuses: dict[str, CheckStatus] = {c.id: CheckStatus() for c in checks}
         self._dirty: set[str] = set()
+        # A result and the periodic tick may judge the same check at once; each
+        # judgement (decide, commit, adopt) runs under the check's own lock.
+        self._locks: dict[str, asyncio.Lock] = {c.id: asyncio.Lock() for c in checks}
         self._results: list[ProbeResult] = []
 
     async def start(self) -> None:
@@ -80,14 +84,15 @@ class Monitor:
         self._metrics.observe_probe(spec.customer, result)
         self._results.append(result)
         self._observe_guard(spec, result)
-        decision = observe(
-            self._statuses[spec.id],
-            result,
-            windows=self._windows.covering(spec.id, spec.customer),
-            policy=self._policy(spec),
-            hold_emergencies=self._guard.active,
-        )
-        await self._apply(spec, decision)
+        async with self._locks[spec.id]:
+            decision = observe(
+                self._statuses[spec.id],
+                result,
+                windows=self._windows.covering(spec.id, spec.customer),
+                policy=self._policy(spec),
+                hold_emergencies=self._guard.active,
+            )
+            await self._apply(spec, decision)
         return decision.urgent
 
     async def tick(self) -> None:
@@ -97,14 +102,15 @@ class Monitor:
             status = self._statuses[spec.id]
             if status.outage is None or status.outage.classification != Classification.PLANNED:
                 continue
-            decision = tick_rules(
-                status,
-                now,
-                windows=self._windows.covering(spec.id, spec.customer),
-                policy=self._policy(spec),
-                hold_emergencies=self._guard.active,
-            )
-            await self._apply(spec, decision)
+            async with self._locks[spec.id]:
+                decision = tick_rules(
+                    self._statuses[spec.id],
+                    now,
+                    windows=self._windows.covering(spec.id, spec.customer),
+                    policy=self._policy(spec),
+                    hold_emergencies=self._guard.active,
+                )
+                await self._apply(spec, decision)
         await self.flush()
 
     async def flush(self) -> None:
@@ -119,11 +125,14 @@ class Monitor:
         return Policy(confirm=spec.confirm, recover=spec.recover, maintenance_grace=self._grace)
 
     async def _apply(self, spec: CheckSpec, decision: Decision) -> None:
+        """Commit the decision's transitions, then (only then) adopt its status.
+
+        If the commit fails, the status in memory stays as it was, so the next result
+        decides the same transition again and the commit is retried: a failed write
+        delays a ticket, it never loses it.
+        """
         before = self._statuses[spec.id]
-        self._statuses[spec.id] = decision.status
-        self._dirty.add(spec.id)
         if decision.transitions:
-            # Commit first: a crash after this line replays nothing and loses nothing.
             records = await self._store.record_transitions(
                 spec.id, spec.customer, decision.status, decision.transitions
             )
@@ -138,6 +147,8 @@ class Monitor:
                     ticket,
                     transition.reason,
                 )
+        self._statuses[spec.id] = decision.status
+        self._dirty.add(spec.id)
         if decision.status.state is not before.state:
             self._metrics.set_state(spec.id, spec.customer, decision.status.state)
 

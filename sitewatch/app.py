@@ -7,23 +7,26 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 from aiohttp import web
 
+from sitewatch import statsreader
 from sitewatch.api import add_routes
 from sitewatch.api.common import (
     CLOCK,
     MAX_BODY_BYTES,
     METRICS,
     MONITOR,
+    PAGER,
     SETTINGS,
     STORE,
     TOKENS,
     WINDOWS,
     json_errors,
 )
+from sitewatch.api.stats import STATS
 from sitewatch.auth import Principal, Role, TokenBook
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.config import Settings
@@ -31,8 +34,10 @@ from sitewatch.maintenance import WindowBook
 from sitewatch.metrics import Metrics
 from sitewatch.model import CheckSpec, ProbeResult
 from sitewatch.monitor import Monitor
+from sitewatch.paging.pager import Pager, open_pager
 from sitewatch.proberfault import ProberFaultGuard
 from sitewatch.probes.http import HttpLogonProbe
+from sitewatch.recurring import RecurringSchedule
 from sitewatch.scheduler import Scheduler
 from sitewatch.storage import Store
 from sitewatch.storage.sqlite import open_sqlite_store
@@ -43,6 +48,8 @@ RUNNER = web.AppKey("runner", asyncio.Task[None])
 
 HOUSEKEEPING_EVERY = timedelta(seconds=1)
 RESULT_RETENTION = timedelta(days=7)
+WINDOW_MEMORY = timedelta(days=1)
+"""How long after its end a window stays in memory (the store keeps it for good)."""
 
 
 def token_book(settings: Settings) -> TokenBook:
@@ -70,8 +77,14 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     store = await open_sqlite_store(settings.database, clock)
     app[STORE] = store
     try:
-        windows = WindowBook(await store.list_windows(ending_after=clock.now() - timedelta(days=2)))
+        windows = WindowBook(
+            await store.list_windows(ending_after=clock.now() - WINDOW_MEMORY),
+            schedule=RecurringSchedule(settings.recurring_maintenance),
+        )
         app[WINDOWS] = windows
+        app[STATS] = statsreader.reader_for(settings, store, clock, retention=RESULT_RETENTION)
+        pager = await open_pager(settings, store=store, clock=clock, metrics=metrics)
+        app[PAGER] = pager
         monitor = Monitor(
             settings.checks,
             store=store,
@@ -84,12 +97,18 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
                 ratio=settings.prober_fault.ratio,
                 min_checks=settings.prober_fault.min_checks,
             ),
+            planner=pager.planner,
+            on_fault=pager.faults.on_change,
         )
         metrics.register_checks((c.id, c.customer) for c in settings.checks)
         metrics.register_customers(c.id for c in settings.customers)
         await monitor.start()
+        await _restore_windows(windows, store, monitor)
+        _keep_windows_current(windows, monitor, clock.now())
         app[MONITOR] = monitor
-        runner = asyncio.create_task(_run_loops(settings, clock, metrics, monitor, store))
+        runner = asyncio.create_task(
+            _run_loops(settings, clock, metrics, monitor, store, windows, pager)
+        )
         app[RUNNER] = runner
         yield
         runner.cancel()
@@ -97,13 +116,21 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
             await runner
         await monitor.flush()
     finally:
+        if PAGER in app:
+            app[PAGER].close()
         await store.close()
 
 
 async def _run_loops(
-    settings: Settings, clock: Clock, metrics: Metrics, monitor: Monitor, store: Store
+    settings: Settings,
+    clock: Clock,
+    metrics: Metrics,
+    monitor: Monitor,
+    store: Store,
+    windows: WindowBook,
+    pager: Pager,
 ) -> None:
-    """Run the scheduler and the housekeeping loop until cancelled."""
+    """Run the scheduler, housekeeping and the paging loops until cancelled."""
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=60)
     probe = HttpLogonProbe(connector, clock)
     try:
@@ -123,13 +150,18 @@ async def _run_loops(
         )
         async with asyncio.TaskGroup() as group:
             group.create_task(scheduler.run())
-            group.create_task(_housekeeping(clock, metrics, monitor, store))
+            group.create_task(_housekeeping(clock, metrics, monitor, store, windows))
+            # Paging runs beside probing, never on its path: a slow channel delays pages only.
+            group.create_task(pager.dispatcher.run())
+            group.create_task(pager.escalator.run())
     finally:
         await connector.close()
 
 
-async def _housekeeping(clock: Clock, metrics: Metrics, monitor: Monitor, store: Store) -> None:
-    """Once a second: overruns, batched writes, open-ticket gauge; hourly: pruning."""
+async def _housekeeping(
+    clock: Clock, metrics: Metrics, monitor: Monitor, store: Store, windows: WindowBook
+) -> None:
+    """Once a second: overruns, batched writes, open-ticket gauge; hourly: pruning, windows."""
     last_prune = clock.monotonic() - 3600
     while True:
         await clock.sleep(HOUSEKEEPING_EVERY.total_seconds())
@@ -139,7 +171,33 @@ async def _housekeeping(clock: Clock, metrics: Metrics, monitor: Monitor, store:
             if clock.monotonic() - last_prune >= 3600:
                 last_prune = clock.monotonic()
                 await store.prune_results(clock.now() - RESULT_RETENTION)
+                _keep_windows_current(windows, monitor, clock.now())
         except Exception:
             # A bug must not stop the loop that saves state and finds overruns.
             log.exception("housekeeping failed; retrying in a second")
             metrics.internal_errors.labels("housekeeping").inc()
+
+
+def _windows_in_use(monitor: Monitor) -> set[str]:
+    """Return the windows of open planned outages: their end decides the overrun."""
+    return {
+        view.status.outage.window_id
+        for view in monitor.views()
+        if view.status.outage is not None and view.status.outage.window_id is not None
+    }
+
+
+async def _restore_windows(windows: WindowBook, store: Store, monitor: Monitor) -> None:
+    """Bring back the window of every open planned outage, however long ago it ended."""
+    for window_id in _windows_in_use(monitor):
+        if windows.get(window_id) is None:
+            window = await store.get_window(window_id) or windows.schedule.find(window_id)
+            if window is not None:
+                windows.put(window)
+
+
+def _keep_windows_current(windows: WindowBook, monitor: Monitor, now: datetime) -> None:
+    """Add the coming recurring occurrences; forget windows the rules can no longer need."""
+    onsets = [v.status.streak_onset for v in monitor.views() if v.status.streak_onset is not None]
+    since = min([now - WINDOW_MEMORY, *onsets])
+    windows.refresh(now, since=since, keep=_windows_in_use(monitor))

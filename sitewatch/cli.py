@@ -29,7 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_INVALID
-    command = {"run": _run, "check": _check, "probe": _probe, "demo": _demo}[args.command]
+    command = {"run": _run, "check": _check, "probe": _probe, "demo": _demo, "stats": _stats}[
+        args.command
+    ]
     return command(args)
 
 
@@ -45,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the config and every check file")
     probe = commands.add_parser("probe", help="run one check once and print each step")
     probe.add_argument("check_id", metavar="CHECK_ID")
-    for sub in (run, check, probe):
+    stats = commands.add_parser("stats", help="print outage statistics from the database")
+    stats.add_argument("--since", default="30d", help="a time (ISO 8601) or a duration ago")
+    stats.add_argument("--until", default="now", help="a time (ISO 8601), a duration ago, now")
+    for sub in (run, check, probe, stats):
         sub.add_argument("-c", "--config", type=Path, help=config_help)
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     commands.add_parser("demo", help="a guided demo on a simulated customer site")
@@ -72,6 +77,7 @@ def _check(args: argparse.Namespace) -> int:
     print(f"  database    {settings.database}")
     print(f"  customers   {', '.join(c.id for c in settings.customers) or '-'}")
     print(f"  operators   {', '.join(o.id for o in settings.operators) or '-'}")
+    print(f"  schedules   {', '.join(s.id for s in settings.schedules) or '-'}")
     print(f"  escalation  {len(settings.escalation.levels)} level(s)")
     print(f"  checks      {len(settings.checks)} in {settings.checks_dir}")
     for spec in settings.checks:
@@ -155,3 +161,27 @@ def _demo(args: argparse.Namespace) -> int:
     from sitewatch.demo import run_demo
 
     return asyncio.run(run_demo())
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from sitewatch.app import RESULT_RETENTION
+    from sitewatch.statsreader import read_database
+    from sitewatch.statsreport import as_json, parse_bound, period_between, render_table
+
+    settings = _load(args)
+    if settings is None:
+        return EXIT_INVALID
+    clock = SystemClock()
+    try:
+        now = clock.now()
+        since, until = parse_bound(args.since, now), parse_bound(args.until, now)
+        period = period_between(since, until, now)
+    except ValueError as problem:
+        print(f"sitewatch stats: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    if not settings.database.exists():
+        print(f"no database at {settings.database}: has sitewatch run with it?", file=sys.stderr)
+        return EXIT_INVALID
+    stats = asyncio.run(read_database(settings, period, clock, retention=RESULT_RETENTION))
+    print(render_table(as_json(stats)))
+    return EXIT_OK

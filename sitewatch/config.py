@@ -18,7 +18,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from sitewatch.checks import load_checks
+from sitewatch.durations import format_duration
 from sitewatch.model import CheckSpec
+from sitewatch.oncall import Schedule
+from sitewatch.paging.notifier import apprise_rejects
+from sitewatch.recurring import RecurringMaintenance, recurring_problems
+from sitewatch.schedules import ScheduleEntry, build_schedules, schedule_problems
 from sitewatch.yamlsource import (
     ConfigError,
     ConfigProblem,
@@ -45,6 +50,7 @@ __all__ = [
     "Escalation",
     "EscalationLevel",
     "Operator",
+    "Paging",
     "ProberFault",
     "Settings",
     "database_path",
@@ -64,15 +70,21 @@ def default_config_path(environ: Mapping[str, str]) -> Path:
 
 
 def validate_notify_url(url: str) -> str | None:
-    """Return why `url` cannot be an Apprise notification URL, or None if it may be.
+    """Return why `url` cannot be an Apprise notification URL, or None if it can.
 
-    This is a shape check only (`scheme://something`, no spaces); whether Apprise
-    knows the scheme is for the caller that holds an Apprise instance to add. The
-    message never repeats the URL: notification URLs carry credentials.
+    First the shape (`scheme://something`, no spaces), then Apprise itself: a URL
+    Apprise cannot load (unknown scheme, missing parts) would page nobody, so it is
+    a start-up error, never a silent skip. The message never repeats the URL:
+    notification URLs carry credentials.
     """
-    if _NOTIFY_URL.match(url):
-        return None
-    return "expected an Apprise URL such as mailto://user@example.com or json://host:port/path"
+    if not _NOTIFY_URL.match(url):
+        return "expected an Apprise URL such as mailto://user@example.com or json://host:port/path"
+    if apprise_rejects(url):
+        return (
+            "Apprise cannot use this URL (an unknown service or a missing part); see "
+            "https://github.com/caronc/apprise/wiki for the form of each service"
+        )
+    return None
 
 
 def _notify_url(value: str) -> str:
@@ -151,6 +163,30 @@ class Operator(StrictModel):
     notify: Annotated[tuple[NotifyUrl, ...], Field(min_length=1, repr=False)]
 
 
+def _signing_key(value: str) -> str:
+    if len(value) < 32:
+        raise ValueError(
+            "must be at least 32 characters (generate one with `openssl rand -hex 32`)"
+        )
+    return value
+
+
+class Paging(StrictModel):
+    """How pages are delivered: retries, the fallback channels, acknowledge links."""
+
+    max_attempts: Count = 8
+    retry_initial: PositiveDuration = timedelta(seconds=10)
+    retry_max: PositiveDuration = timedelta(minutes=10)
+    fallback: Annotated[tuple[NotifyUrl, ...], Field(repr=False)] = ()
+    """Apprise URLs told about a page its target could not receive."""
+    ack_link_ttl: PositiveDuration = timedelta(hours=24)
+    signing_key: Annotated[
+        Annotated[str, Field(strict=True), AfterValidator(_signing_key)] | None,
+        Field(repr=False),
+    ] = None
+    """Signs acknowledge links; unset, a key generated once is kept in the database."""
+
+
 class EscalationLevel(StrictModel):
     """Whom to page once a ticket has been open for `after`."""
 
@@ -179,7 +215,10 @@ class _ConfigFile(StrictModel):
     prober_fault: ProberFault = ProberFault()
     customers: tuple[Customer, ...] = ()
     operators: tuple[Operator, ...] = ()
+    schedules: tuple[ScheduleEntry, ...] = ()
     escalation: Escalation = Escalation()
+    recurring_maintenance: tuple[RecurringMaintenance, ...] = ()
+    paging: Paging = Paging()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +238,12 @@ class Settings:
     escalation: Escalation
     max_concurrent_probes: int
     checks: tuple[CheckSpec, ...]
+    schedules: tuple[Schedule, ...] = ()
+    """On-call schedules, which escalation levels may name besides operators."""
+    recurring_maintenance: tuple[RecurringMaintenance, ...] = ()
+    """Planned events that recur on a rule (see `recurring.py`)."""
+    paging: Paging = field(default_factory=Paging)
+    """Page delivery: retries, fallback channels, acknowledge links."""
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
     """Every token, notify URL and value taken from the environment: never output."""
 
@@ -238,6 +283,11 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
             defaults=parsed.defaults if parsed else _best_effort_defaults(data),
             environ=environ,
         )
+    if parsed is not None and not dir_problem:
+        customers = {c.id for c in parsed.customers}
+        problems += recurring_problems(source, parsed.recurring_maintenance, customers, checks)
+    if parsed is not None:
+        problems += _paging_problems(source, parsed.paging)
     problems = one_per_key(problems) + check_problems
     if problems or parsed is None:
         raise ConfigError(problems)
@@ -261,6 +311,9 @@ def _settings(
         all_secrets.update(operator.notify)
     for check in checks:
         all_secrets.update(check.secrets)
+    all_secrets.update(parsed.paging.fallback)
+    if parsed.paging.signing_key:
+        all_secrets.add(parsed.paging.signing_key)
     return Settings(
         source=source.path,
         listen_host=host,
@@ -275,6 +328,9 @@ def _settings(
         escalation=parsed.escalation,
         max_concurrent_probes=parsed.max_concurrent_probes,
         checks=checks,
+        schedules=build_schedules(parsed.schedules),
+        recurring_maintenance=parsed.recurring_maintenance,
+        paging=parsed.paging,
         secrets=frozenset(all_secrets),
     )
 
@@ -298,6 +354,9 @@ def _cross_reference_problems(source: YamlSource, parsed: _ConfigFile) -> list[C
             problems.append(source.problem(where, message))
         first_use.setdefault(token, where)
     operators = [o.id for o in parsed.operators]
+    schedules = [s.id for s in parsed.schedules]
+    problems += _duplicate_ids(source, "schedules", schedules)
+    problems += schedule_problems(source, parsed.schedules, operators)
     if operators and not parsed.escalation.levels:
         problems.append(
             source.problem(
@@ -315,14 +374,31 @@ def _cross_reference_problems(source: YamlSource, parsed: _ConfigFile) -> list[C
             )
         previous = max(previous, level.after)
         for j, name in enumerate(level.notify):
-            if name not in operators:
+            if name not in operators and name not in schedules:
                 problems.append(
                     source.problem(
                         ("escalation", "levels", i, "notify", j),
-                        f"unknown operator {name!r} (operators: {', '.join(operators) or 'none'})",
+                        _unknown_target(name, operators, schedules),
                     )
                 )
     return problems
+
+
+def _paging_problems(source: YamlSource, paging: Paging) -> list[ConfigProblem]:
+    if paging.retry_max >= paging.retry_initial:
+        return []
+    message = (
+        f"must not be shorter than retry_initial ({format_duration(paging.retry_initial)}),"
+        f" got {format_duration(paging.retry_max)}"
+    )
+    return [source.problem(("paging", "retry_max"), message)]
+
+
+def _unknown_target(name: str, operators: list[str], schedules: list[str]) -> str:
+    known = f"operators: {', '.join(operators) or 'none'}"
+    if not schedules:
+        return f"unknown operator {name!r} ({known})"
+    return f"unknown operator or schedule {name!r} ({known}; schedules: {', '.join(schedules)})"
 
 
 def _duplicate_ids(source: YamlSource, section: str, ids: list[str]) -> list[ConfigProblem]:

@@ -24,6 +24,7 @@ from aiohttp import web
 from sitewatch.app import build_app
 from sitewatch.config import load_settings
 from sitewatch.simsite import SimulatedSite, SiteMode
+from sitewatch.statsreport import render_table
 
 T = TypeVar("T")
 
@@ -60,7 +61,42 @@ async def _serve(app: web.Application, sock: socket.socket) -> AsyncIterator[str
         await runner.cleanup()
 
 
-def _write_config(directory: Path, site_url: str, service_port: int) -> Path:
+class Phone:
+    """The on-call's phone: a local webhook Apprise posts pages to; it prints each one."""
+
+    def __init__(self) -> None:
+        self.pages: list[dict[str, str]] = []
+
+    def app(self) -> web.Application:
+        """Return the webhook as an aiohttp application."""
+        app = web.Application()
+        app.router.add_post("/pages", self._receive)
+        return app
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        page = await request.json()
+        self.pages.append(page)
+        first_line = str(page.get("message", "")).split("\n", 1)[0]
+        _say(f"   PAGE to olivia's phone: {page.get('title')} | {first_line}")
+        return web.Response(text="ok")
+
+    async def page(self, prefix: str) -> dict[str, str]:
+        """Wait for the first page whose title starts with `prefix`."""
+
+        async def found() -> dict[str, str] | None:
+            return next((p for p in self.pages if p["title"].startswith(prefix)), None)
+
+        return await _until(f"a {prefix} page", found)
+
+
+def _ack_link(page: dict[str, str]) -> str:
+    for line in page["message"].splitlines():
+        if line.startswith("Acknowledge: "):
+            return line.removeprefix("Acknowledge: ")
+    raise DemoError(f"no acknowledge link in the page {page['title']!r}")
+
+
+def _write_config(directory: Path, site_url: str, service_port: int, phone_url: str) -> Path:
     (directory / "checks").mkdir()
     (directory / "checks" / f"{CHECK}.yaml").write_text(
         textwrap.dedent(f"""\
@@ -90,7 +126,7 @@ def _write_config(directory: Path, site_url: str, service_port: int) -> Path:
             customers:
               - {{id: demo-shop, name: Demo Shop, token: "${{DEMO_CUSTOMER_TOKEN}}"}}
             operators:
-              - {{id: olivia, token: "${{DEMO_OPERATOR_TOKEN}}", notify: ["json://127.0.0.1:9/"]}}
+              - {{id: olivia, token: "${{DEMO_OPERATOR_TOKEN}}", notify: ["{phone_url}"]}}
             escalation:
               repeat_every: 5m
               levels:
@@ -150,12 +186,18 @@ async def _run() -> None:
         "DEMO_CUSTOMER_TOKEN": CUSTOMER_TOKEN,
         "DEMO_OPERATOR_TOKEN": OPERATOR_TOKEN,
     }
+    phone = Phone()
     with tempfile.TemporaryDirectory(prefix="sitewatch-demo-") as tmp:
-        site_sock, service_sock = _bound_socket(), _bound_socket()
-        async with _serve(site.app(), site_sock) as site_url:
-            config = _write_config(Path(tmp), site_url, service_sock.getsockname()[1])
+        site_sock, service_sock, phone_sock = _bound_socket(), _bound_socket(), _bound_socket()
+        async with (
+            _serve(site.app(), site_sock) as site_url,
+            _serve(phone.app(), phone_sock) as phone_url,
+        ):
+            apprise_url = phone_url.replace("http://", "json://") + "/pages"
+            config = _write_config(Path(tmp), site_url, service_sock.getsockname()[1], apprise_url)
             settings = load_settings(config, env)
             _say(f"simulated customer site 'Demo Shop' listening on {site_url}")
+            _say(f"on-call olivia is paged through Apprise at {apprise_url} (her 'phone')")
             async with (
                 _serve(build_app(settings), service_sock) as api_url,
                 aiohttp.ClientSession() as session,
@@ -165,15 +207,26 @@ async def _run() -> None:
                     site,
                     Actor(session, api_url, CUSTOMER_TOKEN),
                     Actor(session, api_url, OPERATOR_TOKEN),
+                    phone,
+                    session,
                 )
     _say("demo finished: every step happened as expected")
 
 
-async def _story(site: SimulatedSite, customer: Actor, operator: Actor) -> None:
+async def _story(
+    site: SimulatedSite,
+    customer: Actor,
+    operator: Actor,
+    phone: Phone,
+    session: aiohttp.ClientSession,
+) -> None:
     await _until("the first successful logon", lambda: _check_in_state(operator, "up"))
     _say(f"{CHECK} is UP: the three-step logon (form, credentials, home page) works")
     await _planned_outage(site, customer, operator)
-    await _unplanned_outage(site, operator)
+    if phone.pages:
+        raise DemoError(f"a planned outage paged olivia: {phone.pages[0]['title']}")
+    await _unplanned_outage(site, operator, phone, session)
+    await _statistics(operator)
 
 
 async def _planned_outage(site: SimulatedSite, customer: Actor, operator: Actor) -> None:
@@ -201,7 +254,23 @@ async def _planned_outage(site: SimulatedSite, customer: Actor, operator: Actor)
     _say(f"   the customer ends window {closed['id']} early: it is {closed['state']}")
 
 
-async def _unplanned_outage(site: SimulatedSite, operator: Actor) -> None:
+async def _acknowledge_by_link(phone: Phone, session: aiohttp.ClientSession) -> dict[str, str]:
+    """Do what the on-call does: open the link in the page, then press its button."""
+    page = await phone.page("SITE DOWN")
+    link = _ack_link(page)
+    _say("   olivia opens the acknowledge link in the page: a confirmation page, no change yet")
+    async with session.get(link) as shown:
+        if shown.status != 200 or "Acknowledge as olivia" not in await shown.text():
+            raise DemoError(f"GET of the acknowledge link answered {shown.status}")
+    async with session.post(link) as pressed:
+        if pressed.status != 200:
+            raise DemoError(f"POST of the acknowledge link answered {pressed.status}")
+    return page
+
+
+async def _unplanned_outage(
+    site: SimulatedSite, operator: Actor, phone: Phone, session: aiohttp.ClientSession
+) -> None:
     _say("2) an unplanned outage: the logon starts failing, no window declared")
     site.mode = SiteMode.REJECT
     check = await _until("state down", lambda: _check_in_state(operator, "down"))
@@ -216,8 +285,14 @@ async def _unplanned_outage(site: SimulatedSite, operator: Actor) -> None:
         f"   EMERGENCY ticket {ticket['id']} opened: symptom {ticket['symptom']}, "
         f"onset {ticket['onset_at']}"
     )
-    acked = await operator.call("POST", f"/api/v1/tickets/{ticket['id']}/ack", {})
-    _say(f"   on-call {acked['acknowledged_by']} acknowledges at {acked['acknowledged_at']}")
+    await _acknowledge_by_link(phone, session)
+    acked = await operator.call("GET", f"/api/v1/tickets/{ticket['id']}")
+    if acked["state"] != "acknowledged":
+        raise DemoError(f"the acknowledge link left ticket {ticket['id']} {acked['state']}")
+    _say(
+        f"   she presses 'Acknowledge': ticket {acked['id']} acknowledged by "
+        f"{acked['acknowledged_by']} at {acked['acknowledged_at']}; escalation stops"
+    )
     site.mode = SiteMode.UP
     await _until("recovery", lambda: _check_in_state(operator, "up"))
 
@@ -227,9 +302,17 @@ async def _unplanned_outage(site: SimulatedSite, operator: Actor) -> None:
 
     done = await _until("recovered_at on the ticket", recovered)
     _say(f"   the site recovers; ticket {done['id']} records recovered_at {done['recovered_at']}")
+    await phone.page("RECOVERED")
     resolved = await operator.call(
         "POST",
         f"/api/v1/tickets/{ticket['id']}/resolve",
         {"cause": "software", "note": "bad deploy of the auth service, rolled back"},
     )
     _say(f"   resolved with cause {resolved['cause']}: {resolved['resolution_note']}")
+    await phone.page("RESOLVED")
+
+
+async def _statistics(operator: Actor) -> None:
+    stats = await operator.call("GET", "/api/v1/stats")
+    _say("3) the outage statistics (GET /api/v1/stats; `sitewatch stats` prints the same):")
+    print(textwrap.indent(render_table(stats), "   "), flush=True)

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from sitewatch.model import Classification, ProbeResult, ResultKind, State
+from sitewatch.model import Cause, Classification, ProbeResult, ResultKind, State, Window
 
 # Probe durations range from a fast loopback logon (ms) to a probe timeout (s).
 _PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-# Lateness should stay in milliseconds; seconds mean overload.
-_LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# Lateness should stay in milliseconds; seconds mean overload. The sub-millisecond and
+# 2 ms bounds resolve a healthy prober's p50/p99 (bench/README.md); 30 s and 60 s
+# tell how long a stall of the event loop lasted, where 10 s would only say "more".
+_LAG_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+)
 # Onset to first page: confirm x retry_interval plus a probe, tens of seconds.
 _DETECTION_BUCKETS = (1, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 600)
+# Due to sent: well under a second normally; retries back off from 10 s to minutes.
+_DELIVERY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
 
 class Metrics:
@@ -72,6 +94,17 @@ class Metrics:
             buckets=_DETECTION_BUCKETS,
             registry=r,
         )
+        self.page_delivery = Histogram(
+            "sitewatch_page_delivery_seconds",
+            "Time from a page being due to Apprise accepting it (retries included).",
+            buckets=_DELIVERY_BUCKETS,
+            registry=r,
+        )
+        self.pages_undelivered = Counter(
+            "sitewatch_pages_undelivered",
+            "Pages given up after paging.max_attempts (then sent to paging.fallback).",
+            registry=r,
+        )
         self.scheduler_lag = Histogram(
             "sitewatch_scheduler_lag_seconds",
             "Actual minus planned probe start.",
@@ -84,8 +117,30 @@ class Metrics:
             ["loop"],
             registry=r,
         )
+        self.oncall_unresolved = Counter(
+            "sitewatch_oncall_unresolved_total",
+            "Escalation rounds in which a named operator or schedule reached nobody.",
+            ["target"],
+            registry=r,
+        )
+        self.prober_fault = Gauge(
+            "sitewatch_prober_fault",
+            "1 while so many checks fail on the network at once that sitewatch suspects itself.",
+            registry=r,
+        )
+        self.outages_by_cause = Counter(
+            "sitewatch_outages_by_cause_total",
+            "Tickets resolved, by the root cause the operator recorded.",
+            ["cause"],
+            registry=r,
+        )
         self.pages.labels("sent")
         self.pages.labels("failed")
+        # Zero series from start-up, so increase() also sees a loop's first error.
+        for loop in ("scheduler", "housekeeping", "escalation", "dispatcher", "ack"):
+            self.internal_errors.labels(loop)
+        for cause in Cause:
+            self.outages_by_cause.labels(cause.value)
 
     def register_checks(self, checks: Iterable[tuple[str, str]]) -> None:
         """Create every per-check series at start-up so dashboards see them at once."""
@@ -101,6 +156,17 @@ class Metrics:
             self.maintenance_active.labels(customer).set(0)
             for classification in Classification:
                 self.outages.labels(customer, classification.value)
+
+    def show_windows(
+        self, customers: Iterable[str], windows: Iterable[Window], now: datetime
+    ) -> None:
+        """Set `sitewatch_maintenance_active` to each customer's planned events in force."""
+        active = dict.fromkeys(customers, 0)
+        for window in windows:
+            if window.is_planned_event and window.contains(now):
+                active[window.customer] = active.get(window.customer, 0) + 1
+        for customer, count in active.items():
+            self.maintenance_active.labels(customer).set(count)
 
     def observe_probe(self, customer: str, result: ProbeResult) -> None:
         """Count one probe result and its duration."""

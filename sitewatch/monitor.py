@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +19,7 @@ from sitewatch.metrics import Metrics
 from sitewatch.model import CheckSpec, Classification, ProbeResult
 from sitewatch.outages import CheckStatus, Decision, Policy, Transition, TransitionKind, observe
 from sitewatch.outages import tick as tick_rules
+from sitewatch.paging.pages import PagePlanner
 from sitewatch.proberfault import FaultChange, ProberFaultGuard
 from sitewatch.storage import Store
 
@@ -46,8 +47,14 @@ class Monitor:
         windows: WindowBook,
         maintenance_grace: timedelta,
         guard: ProberFaultGuard,
+        planner: PagePlanner | None = None,
+        on_fault: Callable[[FaultChange, str], Awaitable[None]] | None = None,
     ) -> None:
         self._checks = {c.id: c for c in checks}
+        self._planner = planner
+        """Plans the pages a transition causes, committed with it (SITE DOWN, RECOVERED)."""
+        self._on_fault = on_fault
+        """Told when the prober fault guard starts or clears (PROBER FAULT / OK pages)."""
         self._store = store
         self._metrics = metrics
         self._clock = clock
@@ -83,7 +90,7 @@ class Monitor:
         """Apply one probe result; return whether to re-probe soon."""
         self._metrics.observe_probe(spec.customer, result)
         self._results.append(result)
-        self._observe_guard(spec, result)
+        await self._observe_guard(spec, result)
         async with self._locks[spec.id]:
             decision = observe(
                 self._statuses[spec.id],
@@ -111,6 +118,11 @@ class Monitor:
                     hold_emergencies=self._guard.active,
                 )
                 await self._apply(spec, decision)
+        # A customer without checks may still declare windows: count those too.
+        customers = {spec.customer for spec in self._checks.values()} | self._windows.customers()
+        windows = [w for customer in customers for w in self._windows.of_customer(customer)]
+        self._metrics.show_windows(customers, windows, now)
+        self._metrics.prober_fault.set(1 if self._guard.active else 0)
         await self.flush()
 
     async def flush(self) -> None:
@@ -134,7 +146,7 @@ class Monitor:
         before = self._statuses[spec.id]
         if decision.transitions:
             records = await self._store.record_transitions(
-                spec.id, spec.customer, decision.status, decision.transitions
+                spec.id, spec.customer, decision.status, decision.transitions, self._planner
             )
             for transition, record in zip(decision.transitions, records, strict=True):
                 self._count(spec, transition)
@@ -157,9 +169,11 @@ class Monitor:
         if transition.kind is TransitionKind.STARTED or transition.kind is TransitionKind.OVERRAN:
             self._metrics.outages.labels(spec.customer, classification.value).inc()
 
-    def _observe_guard(self, spec: CheckSpec, result: ProbeResult) -> None:
+    async def _observe_guard(self, spec: CheckSpec, result: ProbeResult) -> None:
         verdict = self._guard.observe(spec.id, result.kind)
         if verdict.change is FaultChange.STARTED:
             log.warning("PROBER FAULT: %s; customer tickets held", verdict.reason)
         elif verdict.change is FaultChange.CLEARED:
             log.warning("PROBER OK: %s; checks are judged as usual again", verdict.reason)
+        if verdict.change is not None and self._on_fault is not None:
+            await self._on_fault(verdict.change, verdict.reason)

@@ -121,7 +121,9 @@ def tick(
     if outage is None or outage.classification is not Classification.PLANNED:
         return Decision(status)
     window = next((w for w in windows if w.id == outage.window_id), None)
-    deadline = (window.end if window else now) + policy.maintenance_grace
+    # Without its window there is no end to grant grace after: overrun now. (A deadline
+    # of now + grace would move with every tick, and the outage would never page.)
+    deadline = window.end + policy.maintenance_grace if window else now
     if now < deadline:
         return Decision(status)
     if hold_emergencies:

@@ -42,12 +42,15 @@ class ProberFaultGuard:
 
     def observe(self, check_id: str, kind: ResultKind) -> FaultVerdict:
         """Record a check's latest result kind and return the verdict."""
-        if kind.is_network:
+        if kind.is_network and check_id in self._checks:
             self._failing.add(check_id)
         else:
             self._failing.discard(check_id)
         total, failing = len(self._checks), len(self._failing)
-        fault = total >= self._min_checks and failing >= self._ratio * total
+        # `failing / total`, not `ratio * total`: 0.55 * 100 is 55.00000000000001 in
+        # floats, so 55 of 100 would miss a 55 % threshold; the quotient rounds as the
+        # ratio written in the config does, so "exactly the ratio" counts.
+        fault = total >= self._min_checks and failing / total >= self._ratio
         reason = (
             f"{failing} of {total} checks failing with network-level kinds "
             f"(threshold {self._ratio:.0%} of at least {self._min_checks} checks)"

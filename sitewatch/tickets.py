@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from sitewatch.model import Cause, Ticket, TicketEvent, TicketState
-from sitewatch.outages import Outage
+from sitewatch.model import Cause, Classification, Ticket, TicketEvent, TicketState
+from sitewatch.outages import Outage, Transition, TransitionKind
 
 
 class Outcome(StrEnum):
@@ -25,6 +25,48 @@ class TicketChange:
     outcome: Outcome
     ticket: Ticket
     reason: str = ""
+
+
+class TicketEffect(StrEnum):
+    """What an outage transition does to the outage's ticket."""
+
+    OPEN = "open"
+    """Open the outage's one ticket (a replay finds the one already open)."""
+    RECORD_RECOVERY = "record_recovery"
+    """Record `recovered_at` on the outage's ticket; it stays open until resolved."""
+    NONE = "none"
+    """Leave tickets alone: a planned outage has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDecision:
+    """The effect of one transition on tickets, and why."""
+
+    effect: TicketEffect
+    reason: str
+
+
+def on_transition(transition: Transition) -> TicketDecision:
+    """Decide what a committed outage transition does to tickets.
+
+    Every store backend applies this inside the transaction that records the
+    transition, so all of them open tickets for exactly the same outages.
+    """
+    classification = transition.outage.classification
+    if transition.kind is TransitionKind.OVERRAN:
+        return TicketDecision(
+            TicketEffect.OPEN, "a planned outage outlasted its window: now an emergency"
+        )
+    if transition.kind is TransitionKind.STARTED:
+        if classification is Classification.PLANNED:
+            return TicketDecision(TicketEffect.NONE, "planned outage: no ticket, no page")
+        return TicketDecision(
+            TicketEffect.OPEN, f"{classification.value} outage: one ticket per outage"
+        )
+    if classification is Classification.PLANNED:
+        return TicketDecision(TicketEffect.NONE, "a planned outage that ended has no ticket")
+    # Recorded even after an operator resolved the ticket: a recovery is never swallowed.
+    return TicketDecision(TicketEffect.RECORD_RECOVERY, "the site is back: record recovered_at")
 
 
 def open_ticket(

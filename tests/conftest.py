@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from pytest_aiohttp import AiohttpServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from sitewatch.simsite import SimulatedSite
+from tests.api_harness import Api, start_api
 
 # --- Simulated customer site on loopback (used by tests/test_probe_http.py) ----------
 
@@ -24,3 +27,15 @@ async def simulated_site_url(simulated_site: SimulatedSite, aiohttp_server: Aioh
 
 
 # --- end of simulated customer site --------------------------------------------------
+
+
+# --- The HTTP API in process (used by tests/test_api_*.py; see tests/api_harness.py) --
+
+
+@pytest.fixture
+async def api(tmp_path: Path, aiohttp_client: AiohttpClient) -> Api:
+    """Return the whole app on a temp config and SQLite file, under a FakeClock."""
+    return await start_api(tmp_path, aiohttp_client)
+
+
+# --- end of the HTTP API -------------------------------------------------------------

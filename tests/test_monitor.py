@@ -14,6 +14,7 @@ from sitewatch.metrics import Metrics
 from sitewatch.model import CheckSpec, ProbeResult, ResultKind, State, TicketState
 from sitewatch.monitor import Monitor
 from sitewatch.outages import CheckStatus, Transition
+from sitewatch.paging.pages import PagePlanner
 from sitewatch.proberfault import ProberFaultGuard
 from sitewatch.storage import TransitionRecord
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
@@ -39,12 +40,17 @@ class FlakyWrites:
         self._record = store.record_transitions
 
     async def record_transitions(
-        self, check: str, customer: str, status: CheckStatus, transitions: Sequence[Transition]
+        self,
+        check: str,
+        customer: str,
+        status: CheckStatus,
+        transitions: Sequence[Transition],
+        planner: PagePlanner | None = None,
     ) -> list[TransitionRecord]:
         if self.failures_left:
             self.failures_left -= 1
             raise OSError("disk full")
-        return await self._record(check, customer, status, transitions)
+        return await self._record(check, customer, status, transitions, planner)
 
 
 @pytest.fixture

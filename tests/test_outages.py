@@ -242,6 +242,16 @@ def test_grace_delays_the_overrun_until_the_window_end_plus_grace() -> None:
     assert run.transitions[-1] == (OVERRAN, OVERRUN, at(35))
 
 
+def test_a_planned_outage_whose_window_is_gone_overruns_at_once_despite_grace() -> None:
+    graceful = Policy(confirm=2, recover=2, maintenance_grace=timedelta(minutes=5))
+    planned = feed([(10, FAIL), (11, FAIL)], [window(0, 30)], graceful).status
+    # The window is no longer known (a recurring entry removed from the config, say):
+    # the grace has no end to count from, so the outage must page now, not never.
+    decision = tick(planned, at(12), windows=[], policy=graceful)
+    assert [(t.kind, t.at) for t in decision.transitions] == [(OVERRAN, at(12))]
+    assert "no longer exists" in decision.transitions[0].reason
+
+
 def test_a_prober_fault_holds_emergencies_until_it_clears() -> None:
     status = CheckStatus()
     for minute in (0, 1, 2):

@@ -32,6 +32,7 @@ from sitewatch.model import (
     Window,
 )
 from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.paging.pages import DeliveryDecision, PageKind, PageRow, PageState
 from sitewatch.storage import STORES, Store, StoreOpener, open_store
 from sitewatch.storage.migrations import MIGRATIONS, SchemaError
 from sitewatch.storage.sqlite import (
@@ -41,6 +42,7 @@ from sitewatch.storage.sqlite import (
     parse_sqlite_url,
 )
 from sitewatch.tickets import Outcome
+from tests.paging_support import planner
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 CHECK, CUSTOMER = "acme-portal", "acme"
@@ -513,6 +515,199 @@ async def test_outages_are_listed_when_they_overlap_the_period(
     listed = await store.list_outages(at(since), at(until))
 
     assert [o.check for o in listed] == expected
+
+
+async def test_tickets_are_listed_when_their_outage_overlaps_the_period(store: Store) -> None:
+    for check, (onset, recovered, classification) in OUTAGES.items():
+        cause = outage(onset, classification)
+        await store.record_transition(check, CUSTOMER, down(cause), started(cause))
+        if recovered is not None:
+            await store.record_transition(
+                check, CUSTOMER, up(at(recovered)), ended(cause, recovered)
+            )
+
+    listed = await store.list_tickets_overlapping(at(8), at(35))
+
+    # "d" is planned (no ticket); "a" recovers at 10, "b" is still down, "c" starts at 30.
+    assert [(t.check, t.recovered_at) for t in listed] == [
+        ("a", at(10)),
+        ("b", None),
+        ("c", at(40)),
+    ]
+    assert await store.list_tickets_overlapping(at(10), at(20)) == []
+
+
+async def test_first_results_are_each_checks_earliest_held_probe_result(store: Store) -> None:
+    assert await store.first_results() == {}
+    later, other = result(7), replace(result(9), check_id="b")
+    await store.save_progress({}, [later, result(3, ResultKind.TIMEOUT), other])
+    await store.prune_results(at(1))
+
+    assert await store.first_results() == {CHECK: at(3), "b": at(9)}
+
+
+# --- the page outbox -------------------------------------------------------------------
+
+
+def page_row(
+    subject: str = "ticket/1", operator: str = "alice", kind: PageKind = PageKind.STILL_DOWN
+) -> PageRow:
+    return PageRow(subject, kind, operator, 0, f"{kind.prefix} {CHECK} {CUSTOMER}", "body", at(0))
+
+
+async def test_opening_a_ticket_commits_its_site_down_pages_with_it_once(store: Store) -> None:
+    cause = outage()
+    first = await store.record_transition(CHECK, CUSTOMER, down(cause), started(cause), planner())
+    await store.record_transition(CHECK, CUSTOMER, down(cause), started(cause), planner())
+
+    assert first.ticket is not None
+    [page] = await store.list_pages(first.ticket.id)
+    assert (page.row.kind, page.row.operator, page.row.level, page.row.round) == (
+        PageKind.SITE_DOWN,
+        "alice",
+        0,
+        0,
+    )
+    assert (page.state, page.attempts, page.onset_at) == (PageState.PENDING, 0, cause.onset)
+    assert page.row.due_at == first.ticket.opened_at == page.next_attempt_at
+
+
+async def test_recovery_and_resolution_page_everyone_paged_for_the_ticket(store: Store) -> None:
+    cause = outage()
+    record = await store.record_transition(CHECK, CUSTOMER, down(cause), started(cause), planner())
+    assert record.ticket is not None
+    ticket_id = record.ticket.id
+    [candidate] = await store.escalation_candidates()
+    plan = planner().escalation(candidate, record.ticket.opened_at + timedelta(minutes=10))
+    assert await store.add_escalation_pages(ticket_id, plan.rows) == 1
+
+    await store.record_transition(CHECK, CUSTOMER, up(at(70)), ended(cause, 70), planner())
+    await store.record_transition(CHECK, CUSTOMER, up(at(70)), ended(cause, 71), planner())
+    await store.resolve_ticket(ticket_id, Cause.SOFTWARE, "alice", "", at(80), planner())
+    await store.resolve_ticket(ticket_id, Cause.SOFTWARE, "bob", "", at(81), planner())
+
+    pages = [(p.row.kind, p.row.operator) for p in await store.list_pages(ticket_id)]
+    assert pages == [
+        (PageKind.SITE_DOWN, "alice"),
+        (PageKind.STILL_DOWN, "bob"),
+        (PageKind.RECOVERED, "alice"),
+        (PageKind.RECOVERED, "bob"),
+        (PageKind.RESOLVED, "alice"),
+        (PageKind.RESOLVED, "bob"),
+    ]
+    assert await store.escalation_candidates() == []
+
+
+async def test_a_recovery_after_the_ticket_was_resolved_pages_nobody(store: Store) -> None:
+    cause = outage()
+    record = await store.record_transition(CHECK, CUSTOMER, down(cause), started(cause), planner())
+    assert record.ticket is not None
+    await store.resolve_ticket(record.ticket.id, Cause.NETWORK, "alice", "", at(5))
+
+    await store.record_transition(CHECK, CUSTOMER, up(at(20)), ended(cause, 20), planner())
+
+    kinds = [p.row.kind for p in await store.list_pages(record.ticket.id)]
+    assert kinds == [PageKind.SITE_DOWN]
+
+
+async def test_the_same_page_for_a_subject_kind_level_round_and_target_is_added_once(
+    store: Store,
+) -> None:
+    assert await store.add_pages([page_row(), page_row(operator="bob")]) == 2
+    assert await store.add_pages([page_row(), page_row(subject="ticket/2")]) == 1
+    assert len(await store.list_pages()) == 3
+
+
+async def test_a_due_page_is_claimed_once_until_its_lease_ends(store: Store) -> None:
+    await store.add_pages([page_row()])
+    lease = timedelta(minutes=2)
+
+    [claimed] = await store.claim_pages(at(1), 10, lease)
+    assert await store.claim_pages(at(2), 10, lease) == []
+    assert await store.claim_pages(at(-1), 10, lease) == []
+    [again] = await store.claim_pages(at(3), 10, lease)
+
+    assert claimed.id == again.id
+
+
+async def test_released_claims_are_due_again_at_once(backend: Backend, store: Store) -> None:
+    await store.add_pages([page_row()])
+    await store.claim_pages(at(1), 10, timedelta(hours=1))
+
+    reopened = await backend.restart(store)
+    assert await reopened.release_page_claims() == 1
+
+    assert len(await reopened.claim_pages(at(1), 10, timedelta(hours=1))) == 1
+
+
+async def test_pages_to_one_target_about_one_subject_are_claimed_in_order(store: Store) -> None:
+    await store.add_pages([page_row(kind=PageKind.SITE_DOWN)])
+    await store.add_pages([page_row(kind=PageKind.RECOVERED), page_row(operator="bob")])
+    lease = timedelta(minutes=10)
+
+    first = await store.claim_pages(at(1), 10, lease)
+    assert [(p.row.kind, p.row.operator) for p in first] == [
+        (PageKind.SITE_DOWN, "alice"),
+        (PageKind.STILL_DOWN, "bob"),
+    ]
+    retry = DeliveryDecision(PageState.PENDING, 1, at(5), "HTTP 500", "retry")
+    await store.record_delivery(first[0].id, retry, [])
+    assert await store.claim_pages(at(2), 10, lease) == []  # RECOVERED waits for SITE DOWN
+
+    sent = DeliveryDecision(PageState.SENT, 2, at(5), "", "sent")
+    [site_down] = await store.claim_pages(at(5), 10, lease)
+    await store.record_delivery(site_down.id, sent, [])
+    [recovered] = await store.claim_pages(at(5), 10, lease)
+    assert recovered.row.kind is PageKind.RECOVERED
+
+
+async def test_pending_escalation_pages_of_an_acknowledged_ticket_are_cancelled(
+    store: Store,
+) -> None:
+    cause = outage()
+    record = await store.record_transition(CHECK, CUSTOMER, down(cause), started(cause), planner())
+    assert record.ticket is not None
+    await store.acknowledge_ticket(record.ticket.id, "alice", "", at(1))
+
+    assert await store.claim_pages(at(90), 10, timedelta(minutes=2)) == []
+    [page] = await store.list_pages(record.ticket.id)
+    assert page.state is PageState.CANCELLED
+    assert "acknowledged or resolved" in page.last_error
+
+
+async def test_an_outcome_is_recorded_once_with_the_fallback_copies(store: Store) -> None:
+    await store.add_pages([page_row()])
+    [page] = await store.claim_pages(at(1), 10, timedelta(minutes=2))
+    gave_up = DeliveryDecision(PageState.UNDELIVERABLE, 8, at(1), "HTTP 500", "gave up")
+    copy = replace(page_row(subject=f"fallback/{page.id}", operator=""), body="copy")
+
+    first = await store.record_delivery(page.id, gave_up, [copy])
+    second = await store.record_delivery(page.id, gave_up, [copy])
+
+    assert first.recorded and not second.recorded
+    stored, fallback = await store.list_pages()
+    assert (stored.state, stored.attempts, stored.last_error) == (
+        PageState.UNDELIVERABLE,
+        8,
+        "HTTP 500",
+    )
+    assert (fallback.row.operator, fallback.row.body, fallback.state) == (
+        "",
+        "copy",
+        PageState.PENDING,
+    )
+
+
+async def test_pending_pages_and_the_meta_values_survive_a_restart(
+    backend: Backend, store: Store
+) -> None:
+    await store.add_pages([page_row(), page_row(operator="bob")])
+    assert await store.meta_value("ack_signing_key", "first") == "first"
+
+    reopened = await backend.restart(store)
+
+    assert [p.state for p in await reopened.list_pages()] == [PageState.PENDING] * 2
+    assert await reopened.meta_value("ack_signing_key", "second") == "first"
 
 
 # --- times -----------------------------------------------------------------------------

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sitewatch.api import checks, maintenance, tickets
+from sitewatch.api import ack, checks, maintenance, openapi, stats, statuspage, tickets
 
 
 def add_routes(app: web.Application) -> None:
     """Register every route of the API."""
     app.router.add_get("/healthz", checks.healthz)
     app.router.add_get("/metrics", checks.metrics)
+    app.router.add_get("/api/v1/openapi.json", openapi.serve)
     app.router.add_get("/api/v1/checks", checks.list_checks)
     app.router.add_post("/api/v1/maintenance", maintenance.declare)
     app.router.add_get("/api/v1/maintenance", maintenance.list_windows)
@@ -21,3 +22,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/tickets/{ticket_id}", tickets.show)
     app.router.add_post("/api/v1/tickets/{ticket_id}/ack", tickets.acknowledge)
     app.router.add_post("/api/v1/tickets/{ticket_id}/resolve", tickets.resolve)
+    app.router.add_get("/api/v1/stats", stats.show)
+    statuspage.add_routes(app)
+    app.router.add_get("/ack/{token}", ack.show)
+    app.router.add_post("/ack/{token}", ack.acknowledge)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +16,7 @@ from sitewatch.config import Settings
 from sitewatch.maintenance import WindowBook
 from sitewatch.metrics import Metrics
 from sitewatch.monitor import Monitor
+from sitewatch.paging.pager import Pager
 from sitewatch.storage import Store
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 MONITOR = web.AppKey("monitor", Monitor)
 WINDOWS = web.AppKey("windows", WindowBook)
+PAGER = web.AppKey("pager", Pager)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -69,10 +71,10 @@ def caller(request: web.Request, *, operator_only: bool = False) -> Principal:
 
 
 def iso(value: datetime | None) -> str | None:
-    """Render a time as ISO 8601 with its offset (UTC as `Z`)."""
+    """Render a time as ISO 8601 in UTC (`Z`), whatever offset it was given with."""
     if value is None:
         return None
-    return value.isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_time(value: object, key: str) -> datetime:
@@ -87,6 +89,11 @@ def parse_time(value: object, key: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise ApiError(400, f"{key}: {value!r} has no offset; add Z or +01:00")
+    try:
+        # In UTC from here on: stored, compared and shown alike.
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(400, f"{key}: {value!r} is out of range") from None
     return parsed
 
 
@@ -123,3 +130,26 @@ def optional_str(body: dict[str, Any], key: str, default: str = "") -> str:
     if not isinstance(value, str):
         raise ApiError(400, f"{key} must be a string")
     return value
+
+
+def reject_unknown_query(request: web.Request, allowed: set[str]) -> None:
+    """Raise a 400 naming any query parameter this route does not take (typos must not pass)."""
+    unknown = sorted(set(request.query) - allowed)
+    if unknown:
+        expected = ", ".join(sorted(allowed)) or "none"
+        raise ApiError(
+            400, f"unknown query parameter(s) {', '.join(map(repr, unknown))}; expected: {expected}"
+        )
+
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+
+
+def parse_limit(raw: str | None) -> int:
+    """Parse a `limit` query parameter (1..1000, default 100), or raise a 400."""
+    if raw is None:
+        return DEFAULT_LIMIT
+    # Not str.isdigit() alone: it accepts "²", which int() then refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
+    return int(raw)

@@ -1,4 +1,4 @@
-"""Routes for maintenance windows: declare, list, extend or end early, cancel."""
+"""Routes for maintenance windows: declare, list, show, extend or end early, cancel."""
 
 from __future__ import annotations
 
@@ -17,13 +17,17 @@ from sitewatch.api.common import (
     iso,
     json_object,
     optional_str,
+    parse_limit,
     parse_time,
     reject_unknown_keys,
+    reject_unknown_query,
 )
-from sitewatch.auth import Principal
+from sitewatch.auth import Principal, Role
 from sitewatch.model import MaintenanceKind, Window, WindowChange, WindowState
+from sitewatch.recurring import is_from_config
 
 DECLARE_KEYS = {"customer", "checks", "kind", "start", "end", "note"}
+CHANGE_KEYS = {"end"}
 
 
 def window_json(window: Window, request: web.Request) -> dict[str, Any]:
@@ -48,30 +52,34 @@ def change_json(change: WindowChange) -> dict[str, Any]:
     return {"at": iso(change.at), "by": change.by, "action": change.action, "detail": change.detail}
 
 
-def _declaration(body: dict[str, Any], who: Principal, request: web.Request) -> Any:
+def _declaration(
+    body: dict[str, Any], who: Principal, request: web.Request
+) -> maintenance.Declaration:
     reject_unknown_keys(body, DECLARE_KEYS)
     customer = body.get("customer")
     if not isinstance(customer, str) or not customer:
         raise ApiError(400, "customer is required: the id of the customer the window is for")
     if not who.may_act_for(customer):
         raise ApiError(403, f"a token of customer {who.id} cannot declare windows for {customer}")
-    if customer not in {c.id for c in request.app[SETTINGS].customers}:
+    if request.app[SETTINGS].customer(customer) is None:
         raise ApiError(400, f"customer {customer!r} is not configured")
-    checks = body.get("checks") or []
+    checks = body.get("checks")
+    if checks is None:
+        checks = []
     if not isinstance(checks, list) or not all(isinstance(c, str) for c in checks):
         raise ApiError(400, "checks must be a list of check ids (omit it for all checks)")
-    kinds = ", ".join(k.value for k in MaintenanceKind)
-    try:
-        kind = MaintenanceKind(str(body.get("kind")))
-    except ValueError:
-        raise ApiError(400, f"kind must be one of {kinds}") from None
-    if "end" not in body:
+    kind = body.get("kind")
+    if not isinstance(kind, str) or kind not in {k.value for k in MaintenanceKind}:
+        kinds = ", ".join(k.value for k in MaintenanceKind)
+        what = "is required" if kind is None else f"{kind!r} is not a kind"
+        raise ApiError(400, f"kind {what}: use one of {kinds}")
+    if body.get("end") is None:
         raise ApiError(400, "end is required (ISO 8601 with an offset)")
     start = parse_time(body["start"], "start") if body.get("start") is not None else None
     return maintenance.Declaration(
         customer=customer,
         checks=tuple(checks),
-        kind=kind,
+        kind=MaintenanceKind(kind),
         start=start,
         end=parse_time(body["end"], "end"),
         note=optional_str(body, "note"),
@@ -81,13 +89,13 @@ def _declaration(body: dict[str, Any], who: Principal, request: web.Request) -> 
 async def declare(request: web.Request) -> web.Response:
     """Declare a window: a planned event only if declared before it starts."""
     who = caller(request)
-    request_ = _declaration(await json_object(request), who, request)
+    declaration = _declaration(await json_object(request), who, request)
     settings = request.app[SETTINGS]
     result = maintenance.declare(
-        request_,
+        declaration,
         by=who.label,
         now=request.app[CLOCK].now(),
-        customer_checks=[c.id for c in settings.checks if c.customer == request_.customer],
+        customer_checks=[c.id for c in settings.checks if c.customer == declaration.customer],
         maximum=settings.defaults.maintenance_max,
     )
     if isinstance(result, maintenance.Rejection):
@@ -98,24 +106,32 @@ async def declare(request: web.Request) -> web.Response:
 
 
 async def list_windows(request: web.Request) -> web.Response:
-    """List windows, cancelled ones too: a customer sees its own."""
+    """List windows, latest start first, cancelled and recurring ones too.
+
+    A customer sees its own.
+    """
     who = caller(request)
+    reject_unknown_query(request, {"state", "limit"})
     state = request.query.get("state")
     if state is not None and state not in {s.value for s in WindowState}:
         raise ApiError(400, f"state must be one of {', '.join(s.value for s in WindowState)}")
-    customer = None if who.role.value == "operator" else who.id
+    limit = parse_limit(request.query.get("limit"))
+    customer = None if who.role is Role.OPERATOR else who.id
     windows = await request.app[STORE].list_windows(customer)
+    windows += request.app[WINDOWS].recurring(customer)
+    windows.sort(key=lambda w: (w.start, w.id), reverse=True)
     rendered = [window_json(w, request) for w in windows]
     if state is not None:
         rendered = [w for w in rendered if w["state"] == state]
-    return web.json_response({"maintenance": rendered})
+    return web.json_response({"maintenance": rendered[:limit]})
 
 
 async def _owned_window(request: web.Request) -> tuple[Principal, Window]:
     who = caller(request)
-    window = await request.app[STORE].get_window(request.match_info["window_id"])
+    window_id = request.match_info["window_id"]
+    window = await request.app[STORE].get_window(window_id) or request.app[WINDOWS].find(window_id)
     if window is None:
-        raise ApiError(404, f"no maintenance window {request.match_info['window_id']!r}")
+        raise ApiError(404, f"no maintenance window {window_id!r}")
     if not who.may_act_for(window.customer):
         raise ApiError(403, f"window {window.id} belongs to another customer")
     return who, window
@@ -124,7 +140,13 @@ async def _owned_window(request: web.Request) -> tuple[Principal, Window]:
 async def show(request: web.Request) -> web.Response:
     """Show one window with its audit trail."""
     _, window = await _owned_window(request)
-    changes = await request.app[STORE].window_changes(window.id)
+    if is_from_config(window):
+        origin = f"recurring_maintenance in {request.app[SETTINGS].source.name}"
+        changes = [
+            WindowChange(window.id, window.declared_at, window.declared_by, "declared", origin)
+        ]
+    else:
+        changes = await request.app[STORE].window_changes(window.id)
     body = window_json(window, request) | {"history": [change_json(c) for c in changes]}
     return web.json_response(body)
 
@@ -132,9 +154,11 @@ async def show(request: web.Request) -> web.Response:
 async def change(request: web.Request) -> web.Response:
     """Extend a window or end it early, while it has not ended."""
     who, window = await _owned_window(request)
+    if rejection := maintenance.config_rejection(window):
+        raise ApiError(rejection.status, rejection.message)
     body = await json_object(request)
-    reject_unknown_keys(body, {"end"})
-    if "end" not in body:
+    reject_unknown_keys(body, CHANGE_KEYS)
+    if body.get("end") is None:
         raise ApiError(400, "end is required (ISO 8601 with an offset)")
     now, settings = request.app[CLOCK].now(), request.app[SETTINGS]
     end = maintenance.change_end(

@@ -8,14 +8,19 @@ from aiohttp import web
 
 from sitewatch.api.common import (
     CLOCK,
+    METRICS,
+    PAGER,
     STORE,
     ApiError,
     caller,
     iso,
     json_object,
     optional_str,
+    parse_limit,
     reject_unknown_keys,
+    reject_unknown_query,
 )
+from sitewatch.maintenance import MAX_NOTE
 from sitewatch.model import Cause, Ticket, TicketState
 from sitewatch.tickets import Outcome, TicketChange
 
@@ -47,29 +52,28 @@ def ticket_json(ticket: Ticket, *, events: bool = True) -> dict[str, Any]:
     return body
 
 
-def _states(raw: str | None) -> list[TicketState] | None:
-    if raw is None:
+def _states(request: web.Request) -> list[TicketState] | None:
+    """Read `?state=open,acknowledged` (repeatable): exactly these states, or all."""
+    raw = request.query.getall("state", [])
+    if not raw:
         return None
+    parts = [part.strip() for value in raw for part in value.split(",")]
+    allowed = ", ".join(s.value for s in TicketState)
+    if not any(parts):
+        raise ApiError(400, f"state lists no state; give one or more of {allowed}")
     try:
-        return [TicketState(part.strip()) for part in raw.split(",") if part.strip()]
+        return list(dict.fromkeys(TicketState(part) for part in parts if part))
     except ValueError:
-        allowed = ", ".join(s.value for s in TicketState)
-        raise ApiError(400, f"state must be a comma-separated list of {allowed}") from None
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 100
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise ApiError(400, "limit must be a whole number from 1 to 1000")
-    return int(raw)
+        unknown = next(p for p in parts if p and p not in {s.value for s in TicketState})
+        raise ApiError(400, f"state {unknown!r} is unknown; use one or more of {allowed}") from None
 
 
 async def list_tickets(request: web.Request) -> web.Response:
     """List tickets, newest first, filtered to exactly the listed states."""
     caller(request, operator_only=True)
-    states = _states(request.query.get("state"))
-    limit = _limit(request.query.get("limit"))
+    reject_unknown_query(request, {"state", "limit"})
+    states = _states(request)
+    limit = parse_limit(request.query.get("limit"))
     tickets = await request.app[STORE].list_tickets(states, limit=limit)
     return web.json_response({"tickets": [ticket_json(t, events=False) for t in tickets]})
 
@@ -81,6 +85,14 @@ async def show(request: web.Request) -> web.Response:
     if ticket is None:
         raise ApiError(404, f"no ticket {request.match_info['ticket_id']!r}")
     return web.json_response(ticket_json(ticket))
+
+
+def _note(body: dict[str, Any]) -> str:
+    note = optional_str(body, "note")
+    if len(note) > MAX_NOTE:
+        # The timeline is read on a phone: keep each line readable and the row small.
+        raise ApiError(400, f"note is longer than {MAX_NOTE} characters")
+    return note
 
 
 def _answer(change: TicketChange | None, ticket_id: str) -> web.Response:
@@ -98,7 +110,7 @@ async def acknowledge(request: web.Request) -> web.Response:
     reject_unknown_keys(body, {"note"})
     ticket_id = request.match_info["ticket_id"]
     change = await request.app[STORE].acknowledge_ticket(
-        ticket_id, who.id, optional_str(body, "note"), request.app[CLOCK].now()
+        ticket_id, who.id, _note(body), request.app[CLOCK].now()
     )
     return _answer(change, ticket_id)
 
@@ -114,7 +126,16 @@ async def resolve(request: web.Request) -> web.Response:
         causes = ", ".join(c.value for c in Cause)
         raise ApiError(400, f"cause is required, one of {causes}") from None
     ticket_id = request.match_info["ticket_id"]
+    # The planner adds RESOLVED pages to everyone paged, in the same transaction.
     change = await request.app[STORE].resolve_ticket(
-        ticket_id, cause, who.id, optional_str(body, "note"), request.app[CLOCK].now()
+        ticket_id,
+        cause,
+        who.id,
+        _note(body),
+        request.app[CLOCK].now(),
+        request.app[PAGER].planner,
     )
+    if change is not None and change.outcome is Outcome.CHANGED:
+        # Counted once the store has committed it; a repeated resolve is a 409.
+        request.app[METRICS].outages_by_cause.labels(cause.value).inc()
     return _answer(change, ticket_id)

@@ -8,10 +8,9 @@ Expected failures come back as a `ProbeResult`; an exception out of `run` is a b
 from __future__ import annotations
 
 import asyncio
-import functools
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from sitewatch import __version__
 from sitewatch.clock import Clock
 from sitewatch.durations import format_duration
 from sitewatch.model import CheckSpec, Expectation, ProbeResult, ResultKind, Step, StepReport
+from sitewatch.redaction import redact, redact_head
 
 BODY_LIMIT = 1024 * 1024
 """A probe reads at most this many bytes of any body (contract: 1 MiB)."""
@@ -34,67 +34,9 @@ _MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*(?:>|$)", r
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in `text` with `***`, also percent-, HTML- or JSON-encoded.
-
-    The whole text is searched, fixed wording included: a secret that is also an
-    ordinary word is hidden wherever the word appears, which errs on the safe side.
-    """
-    pattern = _secrets_pattern(frozenset(s for s in secrets if s))
-    return pattern.sub("***", text) if pattern is not None else text
-
-
-@functools.lru_cache(maxsize=256)
-def _secrets_pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
-    if not secrets:
-        return None
-    # Longest first, so a secret that contains another is hidden whole.
-    ordered = sorted(secrets, key=len, reverse=True)
-    return re.compile("|".join("".join(map(_char_forms, s)) for s in ordered))
-
-
-def _char_forms(char: str) -> str:
-    # A site may echo a secret inside a URL (a Location, or a `next=` URL inside a
-    # URL, hence percent-encoded twice), in HTML or in JSON: match each character in
-    # any of those spellings.
-    utf8 = char.encode()
-    forms = {
-        re.escape(char),
-        re.escape(html.escape(char)),
-        "".join(f"%{_hex(b)}" for b in utf8),
-        "".join(f"%25{_hex(b)}" for b in utf8),
-    }
-    if char == " ":
-        forms |= {r"\+", f"%{_hex(ord('+'))}"}
-    if char == "'":
-        forms.add("&#39;")
-    if char in '"\\':
-        forms.add(re.escape("\\" + char))
-    return "(?:" + "|".join(sorted(forms, key=len, reverse=True)) + ")"
-
-
-def _hex(byte: int) -> str:
-    """Match a byte's two hex digits in either case, as percent-encoding allows."""
-    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{byte:02x}")
-
-
-def _redacted_head(text: str, limit: int, secrets: frozenset[str]) -> str:
-    """Return about `limit` leading chars of `text`, redacted, never half a secret."""
-    pattern = _secrets_pattern(frozenset(s for s in secrets if s))
-    if pattern is None:
-        return text[:limit]
-    # The longest spelling of a character is 20 chars (4 UTF-8 bytes as %25xx).
-    reach = limit + 20 * max(map(len, secrets))
-    cut = limit
-    for match in pattern.finditer(text, 0, reach):
-        if match.start() < cut < match.end():
-            cut = match.end()  # take the straddling secret whole, to hide it whole
-    return pattern.sub("***", text[:cut])
-
-
 def _excerpt(body: str, secrets: frozenset[str]) -> str:
     """Return the start of a body as one line of readable text, secrets hidden."""
-    head = _redacted_head(body, _EXCERPT_SOURCE_CHARS, secrets)
+    head = redact_head(body, _EXCERPT_SOURCE_CHARS, secrets)
     visible = " ".join(html.unescape(_MARKUP.sub(" ", head)).split())
     # Again: taking tags and line breaks out may have joined a secret together.
     return redact(visible, secrets)[:_EXCERPT_CHARS]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +25,14 @@ from sitewatch.model import (
     WindowChange,
 )
 from sitewatch.outages import CheckStatus, Transition
+from sitewatch.paging.pages import (
+    DeliveryDecision,
+    DeliveryRecord,
+    EscalationCandidate,
+    Page,
+    PagePlanner,
+    PageRow,
+)
 from sitewatch.tickets import TicketChange
 
 
@@ -55,18 +63,30 @@ class Store(Protocol):
         ...
 
     async def record_transition(
-        self, check: str, customer: str, status: CheckStatus, transition: Transition
+        self,
+        check: str,
+        customer: str,
+        status: CheckStatus,
+        transition: Transition,
+        planner: PagePlanner | None = None,
     ) -> TransitionRecord:
         """Commit one outage transition with its status, outage row and ticket.
 
         STARTED (emergency) and OVERRAN open a ticket, exactly one per outage
         (`(check, onset)` is unique, so replaying after a crash opens none); ENDED
-        records `recovered_at` on the outage's ticket.
+        records `recovered_at` on the outage's ticket. With a `planner`, the pages
+        they cause (SITE DOWN, RECOVERED) are added to the outbox in the same
+        transaction.
         """
         ...
 
     async def record_transitions(
-        self, check: str, customer: str, status: CheckStatus, transitions: Sequence[Transition]
+        self,
+        check: str,
+        customer: str,
+        status: CheckStatus,
+        transitions: Sequence[Transition],
+        planner: PagePlanner | None = None,
     ) -> list[TransitionRecord]:
         """Commit every transition of one decision, in order, in one transaction.
 
@@ -126,9 +146,19 @@ class Store(Protocol):
         ...
 
     async def resolve_ticket(
-        self, ticket_id: str, cause: Cause, by: str, note: str, now: datetime
+        self,
+        ticket_id: str,
+        cause: Cause,
+        by: str,
+        note: str,
+        now: datetime,
+        planner: PagePlanner | None = None,
     ) -> TicketChange | None:
-        """Apply `tickets.resolve` in one transaction; None if unknown."""
+        """Apply `tickets.resolve` in one transaction; None if unknown.
+
+        With a `planner`, RESOLVED pages to everyone paged for the ticket are added
+        to the outbox in the same transaction.
+        """
         ...
 
     async def count_open_tickets(self) -> int:
@@ -137,6 +167,54 @@ class Store(Protocol):
 
     async def list_outages(self, since: datetime, until: datetime) -> list[OutageRecord]:
         """Return outages overlapping since..until (planned ones too)."""
+        ...
+
+    async def list_tickets_overlapping(self, since: datetime, until: datetime) -> list[Ticket]:
+        """Return the tickets whose outage overlaps since..until, by onset, without events.
+
+        Overlapping means `onset_at < until` and not recovered by `since`, as for
+        `list_outages`: a ticket of an outage still going on overlaps every later period.
+        """
+        ...
+
+    async def first_results(self) -> dict[str, datetime]:
+        """Return each check's earliest probe result still held (for statistics)."""
+        ...
+
+    # --- the page outbox (docs/architecture.md, "Paging") ---------------------------
+
+    async def add_pages(self, rows: Sequence[PageRow]) -> int:
+        """Add pages not planned before (same subject, kind, level, round, target); count new."""
+        ...
+
+    async def escalation_candidates(self) -> list[EscalationCandidate]:
+        """Return open, unacknowledged, unrecovered tickets with their planned rounds."""
+        ...
+
+    async def add_escalation_pages(self, ticket_id: str, rows: Sequence[PageRow]) -> int:
+        """Add escalation pages only if the ticket still escalates (re-read in the transaction)."""
+        ...
+
+    async def claim_pages(self, now: datetime, limit: int, lease: timedelta) -> list[Page]:
+        """Cancel pages of tickets no longer open; lease and return up to `limit` due pages."""
+        ...
+
+    async def release_page_claims(self) -> int:
+        """Release every lease, so pages claimed before a crash go out again at once."""
+        ...
+
+    async def record_delivery(
+        self, page_id: int, decision: DeliveryDecision, fallback: Sequence[PageRow]
+    ) -> DeliveryRecord:
+        """Store an attempt's outcome, with the fallback copies of an undeliverable page."""
+        ...
+
+    async def list_pages(self, ticket_id: str | None = None) -> list[Page]:
+        """Return the outbox rows (of one ticket, or all), oldest first."""
+        ...
+
+    async def meta_value(self, key: str, default: str) -> str:
+        """Return a stored service value, storing `default` the first time."""
         ...
 
 

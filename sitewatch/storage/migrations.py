@@ -145,7 +145,45 @@ _INITIAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL,)
+_PAGE_OUTBOX = Migration(
+    2,
+    "the page outbox and service metadata",
+    (
+        # One row per page and target. Notify URLs are not stored (they carry
+        # credentials): `operator` + `url_index` name one in the config; an empty
+        # operator means the fallback channels. The unique key is what makes a page
+        # for a ticket, level and round go out once, whatever is replayed.
+        """CREATE TABLE pages (
+            id              INTEGER PRIMARY KEY,
+            subject         TEXT NOT NULL,
+            ticket_id       INTEGER REFERENCES tickets (id),
+            kind            TEXT NOT NULL,
+            level           INTEGER NOT NULL,
+            round           INTEGER NOT NULL,
+            operator        TEXT NOT NULL,
+            url_index       INTEGER NOT NULL,
+            title           TEXT NOT NULL,
+            body            TEXT NOT NULL,
+            created_at      INTEGER NOT NULL,
+            due_at          INTEGER NOT NULL,
+            state           TEXT NOT NULL,
+            attempts        INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            claimed_until   INTEGER,
+            last_error      TEXT NOT NULL,
+            sent_at         INTEGER,
+            UNIQUE (subject, kind, level, round, operator, url_index)
+        ) STRICT""",
+        "CREATE INDEX pages_due ON pages (state, next_attempt_at)",
+        "CREATE INDEX pages_by_ticket ON pages (ticket_id)",
+        """CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) STRICT""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _PAGE_OUTBOX)
 """Every step, in order. Append only: a released step is never edited."""
 
 

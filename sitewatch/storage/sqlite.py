@@ -41,7 +41,15 @@ from sitewatch.model import (
     WindowChange,
 )
 from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
-from sitewatch.storage import TransitionRecord
+from sitewatch.paging.pages import (
+    DeliveryDecision,
+    DeliveryRecord,
+    EscalationCandidate,
+    Page,
+    PagePlanner,
+    PageRow,
+)
+from sitewatch.storage import TransitionRecord, sqlite_pages
 from sitewatch.storage.migrations import migrate
 from sitewatch.tickets import TicketChange
 
@@ -108,14 +116,24 @@ class SqliteStore:
         await self._transact(lambda conn: _save_progress(conn, status_rows, result_rows))
 
     async def record_transition(
-        self, check: str, customer: str, status: CheckStatus, transition: Transition
+        self,
+        check: str,
+        customer: str,
+        status: CheckStatus,
+        transition: Transition,
+        planner: PagePlanner | None = None,
     ) -> TransitionRecord:
-        """Commit one transition with its status, outage row and ticket."""
-        [record] = await self.record_transitions(check, customer, status, (transition,))
+        """Commit one transition with its status, outage row, ticket and pages."""
+        [record] = await self.record_transitions(check, customer, status, (transition,), planner)
         return record
 
     async def record_transitions(
-        self, check: str, customer: str, status: CheckStatus, transitions: Sequence[Transition]
+        self,
+        check: str,
+        customer: str,
+        status: CheckStatus,
+        transitions: Sequence[Transition],
+        planner: PagePlanner | None = None,
     ) -> list[TransitionRecord]:
         """Commit every transition of one decision, in order, in one transaction."""
         now = self._clock.now()
@@ -123,7 +141,12 @@ class SqliteStore:
 
         def job(conn: sqlite3.Connection) -> list[TransitionRecord]:
             _upsert_statuses(conn, [row])
-            return [_apply_transition(conn, check, customer, t, now) for t in transitions]
+            records = []
+            for transition in transitions:
+                record = _apply_transition(conn, check, customer, transition, now)
+                sqlite_pages.pages_for_transition(conn, transition, record, planner, now)
+                records.append(record)
+            return records
 
         return await self._transact(job)
 
@@ -195,11 +218,19 @@ class SqliteStore:
         )
 
     async def resolve_ticket(
-        self, ticket_id: str, cause: Cause, by: str, note: str, now: datetime
+        self,
+        ticket_id: str,
+        cause: Cause,
+        by: str,
+        note: str,
+        now: datetime,
+        planner: PagePlanner | None = None,
     ) -> TicketChange | None:
-        """Apply `tickets.resolve` in one transaction; None if unknown."""
+        """Apply `tickets.resolve` (and add RESOLVED pages) in one transaction."""
         return await self._change_ticket(
-            ticket_id, lambda ticket: tickets.resolve(ticket, cause, by, note, now)
+            ticket_id,
+            lambda ticket: tickets.resolve(ticket, cause, by, note, now),
+            lambda conn, change: sqlite_pages.pages_for_resolution(conn, change, planner, now),
         )
 
     async def count_open_tickets(self) -> int:
@@ -211,8 +242,80 @@ class SqliteStore:
         span = (_us(until), _us(since))
         return await self._transact(lambda conn: _list_outages(conn, *span), write=False)
 
+    async def list_tickets_overlapping(self, since: datetime, until: datetime) -> list[Ticket]:
+        """Return the tickets whose outage overlaps since..until, by onset, without events."""
+        span = (_us(until), _us(since))
+        return await self._transact(lambda conn: _tickets_overlapping(conn, *span), write=False)
+
+    async def first_results(self) -> dict[str, datetime]:
+        """Return each check's earliest probe result still held (one pass over the table)."""
+        return await self._transact(_first_results, write=False)
+
+    # --- the page outbox: SQL in sqlite_pages.py --------------------------------------
+
+    async def add_pages(self, rows: Sequence[PageRow]) -> int:
+        """Add pages not planned before; return how many were new."""
+        now = self._clock.now()
+        return await self._transact(lambda conn: sqlite_pages.insert_pages(conn, rows, now))
+
+    async def escalation_candidates(self) -> list[EscalationCandidate]:
+        """Return open, unacknowledged, unrecovered tickets with their planned rounds."""
+
+        def job(conn: sqlite3.Connection) -> list[EscalationCandidate]:
+            open_tickets = _list_tickets(conn, (TicketState.OPEN,), 10_000)
+            return [
+                EscalationCandidate(t, sqlite_pages.planned_rounds(conn, t.id))
+                for t in open_tickets
+                if t.recovered_at is None
+            ]
+
+        return await self._transact(job, write=False)
+
+    async def add_escalation_pages(self, ticket_id: str, rows: Sequence[PageRow]) -> int:
+        """Add escalation pages if the ticket still escalates; return how many were new."""
+        now = self._clock.now()
+
+        def job(conn: sqlite3.Connection) -> int:
+            if not sqlite_pages.still_escalating(conn, ticket_id):
+                return 0
+            return sqlite_pages.insert_pages(conn, rows, now)
+
+        return await self._transact(job)
+
+    async def claim_pages(self, now: datetime, limit: int, lease: timedelta) -> list[Page]:
+        """Cancel superseded pages; lease and return up to `limit` due pages."""
+        return await self._transact(lambda conn: sqlite_pages.claim_pages(conn, now, limit, lease))
+
+    async def release_page_claims(self) -> int:
+        """Release every lease (at start-up)."""
+        return await self._transact(sqlite_pages.release_claims)
+
+    async def record_delivery(
+        self, page_id: int, decision: DeliveryDecision, fallback: Sequence[PageRow]
+    ) -> DeliveryRecord:
+        """Store an attempt's outcome with its ticket event and fallback copies."""
+        now = self._clock.now()
+        return await self._transact(
+            lambda conn: sqlite_pages.record_delivery(conn, page_id, decision, fallback, now)
+        )
+
+    async def list_pages(self, ticket_id: str | None = None) -> list[Page]:
+        """Return the outbox rows (of one ticket, or all), oldest first."""
+        if ticket_id is not None and _parse_id(ticket_id) is None:
+            return []
+        return await self._transact(
+            lambda conn: sqlite_pages.list_pages(conn, ticket_id), write=False
+        )
+
+    async def meta_value(self, key: str, default: str) -> str:
+        """Return a stored service value, storing `default` the first time."""
+        return await self._transact(lambda conn: sqlite_pages.meta_value(conn, key, default))
+
     async def _change_ticket(
-        self, ticket_id: str, rule: Callable[[Ticket], TicketChange]
+        self,
+        ticket_id: str,
+        rule: Callable[[Ticket], TicketChange],
+        then: Callable[[sqlite3.Connection, TicketChange], None] | None = None,
     ) -> TicketChange | None:
         key = _parse_id(ticket_id)
         if key is None:
@@ -224,6 +327,8 @@ class SqliteStore:
                 return None
             change = rule(ticket)
             _save_ticket_change(conn, ticket, change.ticket)
+            if then is not None:
+                then(conn, change)
             return change
 
         return await self._transact(job)
@@ -557,15 +662,6 @@ def _prune_chunk(conn: sqlite3.Connection, cutoff: int) -> int:
     return cursor.rowcount
 
 
-def _opens_ticket(transition: Transition) -> bool:
-    if transition.kind is TransitionKind.OVERRAN:
-        return True
-    return (
-        transition.kind is TransitionKind.STARTED
-        and transition.outage.classification is Classification.EMERGENCY
-    )
-
-
 def _apply_transition(
     conn: sqlite3.Connection, check: str, customer: str, transition: Transition, now: datetime
 ) -> TransitionRecord:
@@ -600,9 +696,10 @@ def _apply_transition(
             " WHERE check_id = ? AND onset_at = ?",
             (at, *key),
         )
-    if _opens_ticket(transition):
+    effect = tickets.on_transition(transition).effect
+    if effect is tickets.TicketEffect.OPEN:
         return _open_ticket(conn, check, customer, transition, now)
-    if transition.kind is TransitionKind.ENDED:
+    if effect is tickets.TicketEffect.RECORD_RECOVERY:
         ticket = _load_ticket_of_outage(conn, *key)
         if ticket is not None:
             recovered = tickets.record_recovery(ticket, transition.at, transition.reason)
@@ -702,6 +799,20 @@ def _list_outages(conn: sqlite3.Connection, until: int, since: int) -> list[Outa
         (until, since),
     )
     return [_outage_from_row(row) for row in rows]
+
+
+def _tickets_overlapping(conn: sqlite3.Connection, until: int, since: int) -> list[Ticket]:
+    rows = conn.execute(
+        "SELECT * FROM tickets WHERE onset_at < ? AND (recovered_at IS NULL OR recovered_at > ?)"
+        " ORDER BY onset_at, id",
+        (until, since),
+    )
+    return [_ticket_from_row(row) for row in rows]
+
+
+def _first_results(conn: sqlite3.Connection) -> dict[str, datetime]:
+    rows = conn.execute("SELECT check_id, min(started_at) FROM probe_results GROUP BY check_id")
+    return {check: _at(first) for check, first in rows}
 
 
 def _add_window(conn: sqlite3.Connection, window: Window) -> Window:

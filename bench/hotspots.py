@@ -1,0 +1,110 @@
+"""Profile a running sitewatch with py-spy and say what dominates its CPU.
+
+`record` samples the process from outside (no change to sitewatch, ~1-2 % overhead
+with --nonblocking); `summarize` reads py-spy's collapsed stacks ("frame;frame;...
+count", idle frames left out) and ranks packages and functions by the share of
+busy samples they account for, on their own (self) and with what they call.
+
+Usable alone on a saved profile:  python bench/hotspots.py PROFILE.txt
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+
+
+def available() -> bool:
+    """Tell whether py-spy is installed (it is in the project's `test` extra)."""
+    return shutil.which("py-spy") is not None
+
+
+def record(pid: int, seconds: float, output: Path, cpu: int | None) -> subprocess.Popen[bytes]:
+    """Start sampling `pid` for `seconds` into `output` (collapsed stacks); return the process."""
+    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds))]
+    command += ["--rate", "100", "--nonblocking", "--format", "raw", "--output", str(output)]
+    cpus = {cpu} if cpu is not None else None
+
+    def pin() -> None:
+        if cpus is not None and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, cpus)
+
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=pin,  # noqa: PLW1509 - run.py starts no threads of its own
+    )
+
+
+def _area(path: str) -> str:
+    """Name the package or module a source file belongs to, for grouping."""
+    if "site-packages/" in path:
+        rest = path.split("site-packages/", 1)[1]
+        parts = rest.split("/")
+        return parts[0] if len(parts) == 1 or parts[0] != "aiohttp" else f"aiohttp/{parts[1]}"
+    if "/sitewatch/" in path:
+        return "sitewatch/" + path.rsplit("/sitewatch/", 1)[1]
+    match = re.search(r"/python3\.\d+/(.*)$", path)
+    if match:
+        module = match.group(1)
+        return module.split("/")[0] if "/" in module else module
+    return path or "?"
+
+
+def _parse(line: str) -> tuple[list[tuple[str, str]], int] | None:
+    stack, _, count = line.rstrip().rpartition(" ")
+    if not stack or not count.isdigit():
+        return None
+    frames = []
+    for raw in stack.split(";"):
+        match = _FRAME.match(raw)
+        if match:
+            frames.append((match["func"], match["file"]))
+        else:
+            frames.append((raw, ""))
+    return frames, int(count)
+
+
+def summarize(path: Path, top: int = 15) -> list[str]:
+    """Rank areas and functions by their share of busy samples; return report lines."""
+    own_area: Counter[str] = Counter()
+    own_func: Counter[str] = Counter()
+    total_func: Counter[str] = Counter()
+    samples = 0
+    for line in path.read_text(errors="replace").splitlines():
+        parsed = _parse(line)
+        if parsed is None:
+            continue
+        frames, count = parsed
+        samples += count
+        func, file = frames[-1]
+        own_area[_area(file)] += count
+        own_func[f"{func} ({_area(file)})"] += count
+        for name in {f"{f} ({_area(p)})" for f, p in frames}:
+            total_func[name] += count
+    if not samples:
+        return ["  (no samples: was the process busy?)"]
+
+    def share(count: int) -> str:
+        return f"{100 * count / samples:5.1f}%"
+
+    lines = [f"  {samples} busy samples at 100 Hz", "  self time by package/module:"]
+    lines += [f"    {share(c)}  {name}" for name, c in own_area.most_common(top)]
+    lines.append("  self time by function:")
+    lines += [f"    {share(c)}  {name}" for name, c in own_func.most_common(top)]
+    lines.append("  inclusive time, sitewatch functions (with what they call):")
+    ours = [(n, c) for n, c in total_func.most_common() if "(sitewatch/" in n]
+    lines += [f"    {share(c)}  {name}" for name, c in ours[:top]]
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(summarize(Path(sys.argv[1]))))

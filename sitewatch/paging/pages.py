@@ -1,0 +1,218 @@
+"""The vocabulary of paging: page kinds and states, outbox rows, targets, deliveries.
+
+No I/O here. The store persists `PageRow`s and reads back `Page`s; the planner makes
+rows; the dispatcher turns a `Delivery` into a stored outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import NamedTuple, Protocol
+
+from sitewatch.model import Ticket
+
+
+class PageKind(StrEnum):
+    """What a page says; its title starts with the matching prefix (contract)."""
+
+    SITE_DOWN = "site_down"
+    """The first page of a ticket."""
+    STILL_DOWN = "still_down"
+    """A later escalation level, or a repeat of the highest level reached."""
+    RECOVERED = "recovered"
+    """The site is back; to everyone paged for the ticket."""
+    RESOLVED = "resolved"
+    """An operator resolved the ticket; to everyone paged for it."""
+    PROBER_FAULT = "prober_fault"
+    """Most checks fail at the network level at once: probably sitewatch's own network."""
+    PROBER_OK = "prober_ok"
+    """The prober fault has cleared."""
+
+    @property
+    def prefix(self) -> str:
+        """Return the title prefix: `SITE DOWN`, `STILL DOWN`, `RECOVERED`, ..."""
+        return self.value.replace("_", " ").upper()
+
+    @property
+    def escalates(self) -> bool:
+        """Tell whether this page asks for action (and stops once someone acts)."""
+        return self in (PageKind.SITE_DOWN, PageKind.STILL_DOWN)
+
+
+class PageState(StrEnum):
+    """Where one row of the outbox stands."""
+
+    PENDING = "pending"
+    """Not yet delivered: due at `next_attempt_at` (again, after a failed attempt)."""
+    SENT = "sent"
+    """Apprise accepted it."""
+    UNDELIVERABLE = "undeliverable"
+    """Given up after `paging.max_attempts` (or a permanent failure): sent to the fallback."""
+    CANCELLED = "cancelled"
+    """Not sent: the ticket was acknowledged or resolved before it went out."""
+
+
+FALLBACK = ""
+"""The `operator` of a row addressed to a fallback channel (`paging.fallback`)."""
+
+
+class Target(NamedTuple):
+    """One place a page goes: an operator's notify URL by its index in the config."""
+
+    operator: str
+    url_index: int
+
+    def describe(self) -> str:
+        """Name the target for logs and timelines, never showing the URL itself."""
+        if self.operator == FALLBACK:
+            return f"the fallback channel (notify #{self.url_index + 1})"
+        return f"{self.operator} (notify #{self.url_index + 1})"
+
+
+def ticket_subject(ticket_id: str) -> str:
+    """Return the outbox subject of a ticket's pages."""
+    return f"ticket/{ticket_id}"
+
+
+def fault_subject(episode: str) -> str:
+    """Return the outbox subject of one prober fault episode's pages."""
+    return f"prober-fault/{episode}"
+
+
+def fallback_subject(page_id: int) -> str:
+    """Return the outbox subject of the fallback copies of one undeliverable page."""
+    return f"fallback/{page_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    """One page to one target, as the planner makes it and the outbox stores it.
+
+    `(subject, kind, level, round, operator, url_index)` is unique in the outbox:
+    inserting the same row twice inserts it once.
+    """
+
+    subject: str
+    kind: PageKind
+    operator: str
+    url_index: int
+    title: str
+    body: str = field(repr=False)
+    due_at: datetime
+    ticket_id: str | None = None
+    level: int = 0
+    round: int = 0
+
+    @property
+    def target(self) -> Target:
+        """Return where this page goes."""
+        return Target(self.operator, self.url_index)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A stored row of the outbox, with its delivery state."""
+
+    id: int
+    row: PageRow
+    state: PageState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str = ""
+    sent_at: datetime | None = None
+    onset_at: datetime | None = None
+    """The onset of the ticket's outage (for `sitewatch_detection_seconds`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """How one attempt to send a page went; expected failures are values, not raises."""
+
+    ok: bool
+    error: str = ""
+    """Why it failed, already redacted; empty when ok."""
+    permanent: bool = False
+    """Retrying cannot help (the target is no longer configured): give up at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDecision:
+    """What to store after an attempt: the new state, when to try again, and why."""
+
+    state: PageState
+    attempts: int
+    next_attempt_at: datetime
+    error: str
+    reason: str
+
+    @property
+    def gives_up(self) -> bool:
+        """Tell whether the page is now undeliverable (and goes to the fallback)."""
+        return self.state is PageState.UNDELIVERABLE
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """What recording an outcome found out."""
+
+    recorded: bool
+    """False when the row was no longer pending (recorded before): nothing changed."""
+    first_page_of_ticket: bool = False
+    """This was the first page of its ticket to be sent (detection time ends here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationCandidate:
+    """A ticket that may still escalate, with the `(level, round)` pairs already planned."""
+
+    ticket: Ticket
+    planned: frozenset[tuple[int, int]]
+
+
+class PagePlanner(Protocol):
+    """Make the rows a ticket change causes; the store calls it inside the transaction."""
+
+    def opening(self, ticket: Ticket, now: datetime) -> list[PageRow]:
+        """Return the pages due as the ticket opens (SITE DOWN to level 0)."""
+        ...
+
+    def notice(
+        self, kind: PageKind, ticket: Ticket, paged: Sequence[Target], now: datetime
+    ) -> list[PageRow]:
+        """Return RECOVERED or RESOLVED pages to `paged`, everyone paged for the ticket."""
+        ...
+
+
+class Channels:
+    """Where pages go: each operator's notify URLs and the fallback URLs, by index.
+
+    Built from the config at start-up. Rows store `(operator, url_index)` only: the
+    URLs carry credentials and are looked up here when a page is sent.
+    """
+
+    def __init__(self, operators: Mapping[str, Sequence[str]], fallback: Sequence[str]) -> None:
+        self._operators = {operator: tuple(urls) for operator, urls in operators.items()}
+        self._fallback = tuple(fallback)
+
+    def __repr__(self) -> str:
+        return f"Channels({len(self._operators)} operators, {len(self._fallback)} fallback)"
+
+    def targets(self, operator: str) -> list[Target]:
+        """Return every notify target of an operator (none if it is not configured)."""
+        return [Target(operator, i) for i in range(len(self._operators.get(operator, ())))]
+
+    def fallback_targets(self) -> list[Target]:
+        """Return every fallback target."""
+        return [Target(FALLBACK, i) for i in range(len(self._fallback))]
+
+    def url(self, target: Target) -> str | None:
+        """Return the URL of a target, or None if the config no longer has it."""
+        urls = (
+            self._fallback if target.operator == FALLBACK else self._operators.get(target.operator)
+        )
+        if urls is None or not 0 <= target.url_index < len(urls):
+            return None
+        return urls[target.url_index]

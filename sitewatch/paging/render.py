@@ -1,0 +1,119 @@
+"""Page text: the title and body of each kind of page, purely.
+
+The title is `PREFIX check customer` (contract), the first line an SMS gateway
+shows, so it stays under 160 characters; so does the body's first line. Every text
+that came from outside sitewatch (probe details, notes) is redacted with the
+configured secrets before it is placed: no token or notify URL reaches a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sitewatch.durations import format_duration
+from sitewatch.model import Ticket
+from sitewatch.paging.pages import Page, PageKind
+from sitewatch.redaction import redact
+
+MAX_LINE = 159
+"""The longest first line (title, or the body's first line): under 160 for SMS."""
+_MAX_DETAIL = 300
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """What a page says."""
+
+    title: str
+    body: str
+
+
+def title(kind: PageKind, check: str, customer: str) -> str:
+    """Return `PREFIX check customer`, cut to stay under 160 characters."""
+    return _line(f"{kind.prefix} {check} {customer}")
+
+
+def ticket_page(
+    kind: PageKind,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    secrets: Iterable[str],
+    ack_url: str | None,
+    level: int = 0,
+    round: int = 0,
+) -> PageText:
+    """Render a page about a ticket: symptom and failing step, onset, ticket, ack link.
+
+    The body's first line is what a pager shows under the title: the symptom while
+    the site is down, the outcome once it recovered or was resolved.
+    """
+    hidden = frozenset(secrets)
+    detail = _flat(redact(ticket.detail, hidden))[:_MAX_DETAIL]
+    symptom = f"Symptom: {ticket.symptom.value}" + (f": {detail}" if detail else "")
+    down_for = format_duration((ticket.recovered_at or now) - ticket.onset_at)
+    outcome = _kind_lines(kind, ticket, level, round, down_for, hidden)
+    facts = [
+        _line(symptom),
+        f"Onset: {_iso(ticket.onset_at)}"
+        + (f" (down {down_for})" if kind is not PageKind.SITE_DOWN else ""),
+        f"Ticket: {ticket.id} ({ticket.classification.value}), opened {_iso(ticket.opened_at)}",
+    ]
+    lines = facts + outcome if kind.escalates else [_line(outcome[0]), *facts, *outcome[1:]]
+    if ack_url is not None:
+        lines.append(f"Acknowledge: {ack_url}")
+    return PageText(title(kind, ticket.check, ticket.customer), "\n".join(lines))
+
+
+def fault_page(kind: PageKind, reason: str, at: datetime) -> PageText:
+    """Render PROBER FAULT or PROBER OK: no ticket, a statement about sitewatch itself."""
+    if kind is PageKind.PROBER_FAULT:
+        advice = (
+            "sitewatch opens no customer tickets while this lasts. Check its own network "
+            "(DNS, routes, firewall, proxy) before the customers'."
+        )
+    else:
+        advice = "Checks still failing are judged as usual again."
+    return PageText(kind.prefix, "\n".join([_line(reason), f"At: {_iso(at)}", advice]))
+
+
+def fallback_page(page: Page, error: str, secrets: Iterable[str]) -> PageText:
+    """Render the fallback copy of a page that could not be delivered to its target."""
+    why = _flat(redact(error, frozenset(secrets))) or "no error given"
+    first = f"Undeliverable to {page.row.target.describe()} after {page.attempts} attempt(s): {why}"
+    return PageText(page.row.title, f"{_line(first)}\n\n{page.row.body}")
+
+
+def _kind_lines(
+    kind: PageKind, ticket: Ticket, level: int, round: int, down_for: str, secrets: frozenset[str]
+) -> list[str]:
+    if kind is PageKind.STILL_DOWN:
+        repeat = f", repeat {round}" if round else ""
+        return [f"Escalation: level {level}{repeat}; nobody has acknowledged yet"]
+    if kind is PageKind.RECOVERED and ticket.recovered_at is not None:
+        return [
+            f"Recovered: {_iso(ticket.recovered_at)} after {down_for} down",
+            "The ticket stays open until someone resolves it with a cause.",
+        ]
+    if kind is PageKind.RESOLVED and ticket.resolved_at is not None:
+        cause = ticket.cause.value if ticket.cause else "unknown"
+        note = _flat(redact(ticket.resolution_note, secrets))[:_MAX_DETAIL]
+        by = ticket.resolved_by or "an operator"
+        return [f"Resolved: {_iso(ticket.resolved_at)} by {by}, cause {cause}"] + (
+            [f"Note: {note}"] if note else []
+        )
+    return [f"Status: {ticket.state.value}"] if not kind.escalates else []
+
+
+def _line(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")

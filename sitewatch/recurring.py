@@ -1,0 +1,247 @@
+"""Recurring planned events from the config: RFC 5545 rules in local time -> Windows.
+
+Operators declare them under `recurring_maintenance:`. Each occurrence is a
+`Window` declared by `config` at its own start, so it is a planned event like any
+window declared in time. Rules are read in the entry's time zone (a Sunday 02:00
+window stays at 02:00 local across daylight saving changes) and every occurrence
+is returned in UTC. Nothing here is stored: occurrences are recomputed from the
+config, under ids that say which rule and which start they come from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import rrule as rfc5545
+from pydantic import AfterValidator, BeforeValidator, model_validator
+
+from sitewatch.model import CheckSpec, MaintenanceKind, Window
+from sitewatch.yamlsource import (
+    ConfigProblem,
+    Identifier,
+    PositiveDuration,
+    StrictModel,
+    Text,
+    YamlSource,
+)
+
+CONFIG_AUTHOR = "config"
+"""`declared_by` of every recurring occurrence (API principals are `role:id`)."""
+DEFAULT_STARTING = date(2026, 1, 1)
+"""Where a rule without `starting` begins counting (its INTERVAL and COUNT)."""
+_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_ID = re.compile(r"^cfg-(?P<digest>[0-9a-f]{8})-(?P<start>\d{8}T\d{6})Z$")
+
+
+class Every(StrEnum):
+    """The friendly form of the common rules: `every: sunday`, with `at: "02:00"`."""
+
+    DAY = "day"
+    WEEKDAY = "weekday"
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+    def rule(self, at: time) -> str:
+        """Return the RRULE this stands for, at the given local time of day."""
+        if self is Every.DAY:
+            head = "FREQ=DAILY"
+        elif self is Every.WEEKDAY:
+            head = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+        else:
+            head = f"FREQ=WEEKLY;BYDAY={self.value[:2].upper()}"
+        return f"{head};BYHOUR={at.hour};BYMINUTE={at.minute};BYSECOND=0"
+
+
+def _rule_text(value: str) -> str:
+    text = value.strip().removeprefix("RRULE:").removeprefix("rrule:")
+    if "\n" in text or "DTSTART" in text.upper():
+        raise ValueError("write one RRULE such as FREQ=WEEKLY;BYDAY=SU;BYHOUR=2 (use `starting:`)")
+    parts = dict(part.partition("=")[::2] for part in text.upper().split(";") if part)
+    if parts.get("FREQ") not in _FREQUENCIES:
+        raise ValueError(
+            f"FREQ must be one of {', '.join(_FREQUENCIES)} (a window recurs at most daily,"
+            " several times a day with BYHOUR), such as FREQ=WEEKLY;BYDAY=SU;BYHOUR=2"
+        )
+    if not parts.get("INTERVAL", "1").isdigit() or int(parts.get("INTERVAL", "1")) < 1:
+        raise ValueError("INTERVAL must be a whole number of at least 1")
+    if parts.get("UNTIL", "").endswith("Z"):
+        raise ValueError("UNTIL is read in the entry's timezone: write it without Z")
+    try:
+        parsed = rfc5545.rrulestr(text, dtstart=datetime(2026, 1, 1))
+    except ValueError as exc:
+        raise ValueError(f"not a valid RRULE: {exc}") from None
+    if not isinstance(parsed, rfc5545.rrule) or parsed.after(datetime.min, inc=True) is None:
+        raise ValueError("the rule never occurs")
+    return text
+
+
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin or UTC"
+        ) from None
+    return value
+
+
+def _time_of_day(value: object) -> time:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 14:30 as the base-60 number 870.
+        raise ValueError('write the time of day in quotes, such as "02:00"')
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip()) if isinstance(value, str) else None
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f'expected a local time of day from "00:00" to "23:59", got {value!r}')
+    return time(int(match[1]), int(match[2]))
+
+
+RuleText = Annotated[str, AfterValidator(_rule_text)]
+ZoneName = Annotated[str, AfterValidator(_zone_name)]
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+
+
+class RecurringMaintenance(StrictModel):
+    """One `recurring_maintenance:` entry: a planned event that comes back on a rule."""
+
+    customer: Identifier
+    checks: tuple[Identifier, ...] = ()
+    kind: MaintenanceKind
+    rrule: RuleText | None = None
+    every: Every | None = None
+    at: TimeOfDay | None = None
+    duration: PositiveDuration
+    timezone: ZoneName = "UTC"
+    starting: date = DEFAULT_STARTING
+    note: Text = ""
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Self:
+        if (self.rrule is None) == (self.every is None):
+            raise ValueError("give either rrule (an RFC 5545 rule) or every with at, not both")
+        if (self.every is None) != (self.at is None):
+            raise ValueError('every needs at (such as every: sunday, at: "02:00"), and only it')
+        return self
+
+    @property
+    def rule(self) -> str:
+        """Return the RRULE of this entry, however it was written."""
+        if self.every is not None and self.at is not None:
+            return self.every.rule(self.at)
+        assert self.rrule is not None
+        return self.rrule
+
+    @property
+    def digest(self) -> str:
+        """Name this entry by its content: ids stay put when entries are reordered."""
+        content: list[object] = [self.customer, sorted(self.checks), self.kind.value]
+        content += [self.rule.upper(), self.duration.total_seconds(), self.timezone]
+        content.append(self.starting.isoformat())
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:8]
+
+
+def recurring_problems(
+    source: YamlSource,
+    entries: Sequence[RecurringMaintenance],
+    customers: Collection[str],
+    checks: Sequence[CheckSpec],
+) -> list[ConfigProblem]:
+    """Check what the schema cannot: the customers and checks the entries name."""
+    owner = {check.id: check.customer for check in checks}
+    problems = []
+    for i, entry in enumerate(entries):
+        where: tuple[str | int, ...] = ("recurring_maintenance", i)
+        if entry.customer not in customers:
+            known = ", ".join(sorted(customers)) or "none"
+            message = f"unknown customer {entry.customer!r} (customers: {known})"
+            problems.append(source.problem((*where, "customer"), message))
+            continue
+        for j, check in enumerate(entry.checks):
+            if owner.get(check) != entry.customer:
+                whose = f"a check of customer {owner[check]}" if check in owner else "unknown"
+                message = f"check {check!r} is {whose}; name checks of {entry.customer} only"
+                problems.append(source.problem((*where, "checks", j), message))
+    return problems
+
+
+class RecurringSchedule:
+    """Compute the occurrences of every configured recurring window, as Windows."""
+
+    def __init__(self, entries: Sequence[RecurringMaintenance]) -> None:
+        self._entries = {entry.digest: entry for entry in entries}
+        self._rules = {
+            digest: rfc5545.rrulestr(entry.rule, dtstart=datetime.combine(entry.starting, time(0)))
+            for digest, entry in self._entries.items()
+        }
+
+    @property
+    def longest(self) -> timedelta:
+        """Return the longest duration of any entry (how far back an occurrence reaches)."""
+        return max((entry.duration for entry in self._entries.values()), default=timedelta(0))
+
+    def between(self, since: datetime, until: datetime) -> list[Window]:
+        """Return the occurrences that overlap `[since, until)`, by start."""
+        found = [
+            window for digest in self._entries for window in self._occurrences(digest, since, until)
+        ]
+        return sorted(found, key=lambda window: (window.start, window.id))
+
+    def find(self, window_id: str) -> Window | None:
+        """Return the occurrence with this id, or None (for an id of any form)."""
+        match = _ID.match(window_id)
+        if match is None or match["digest"] not in self._entries:
+            return None
+        try:
+            start = datetime.strptime(match["start"], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        found = self._occurrences(match["digest"], start, start + timedelta(microseconds=1))
+        return next((window for window in found if window.id == window_id), None)
+
+    def _occurrences(self, digest: str, since: datetime, until: datetime) -> list[Window]:
+        entry, rule = self._entries[digest], self._rules[digest]
+        zone = ZoneInfo(entry.timezone)
+        # The rule runs on naive local times; a day of margin on each side covers
+        # every offset, and the exact overlap is decided in UTC below.
+        low = (since - entry.duration).astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
+        high = until.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+        windows = {}
+        for local in rule.between(low, high, inc=True):
+            # fold=0: a start in the spring-forward gap begins when the clock jumps
+            # (02:30 CET is 03:30 CEST); a repeated autumn time means the first one.
+            start = local.replace(tzinfo=zone).astimezone(UTC)
+            end = start + entry.duration
+            if start < until and end > since:
+                window = _window(entry, digest, start, end)
+                windows[window.id] = window
+        return list(windows.values())
+
+
+def _window(entry: RecurringMaintenance, digest: str, start: datetime, end: datetime) -> Window:
+    return Window(
+        id=f"cfg-{digest}-{start:%Y%m%dT%H%M%S}Z",
+        customer=entry.customer,
+        checks=entry.checks,
+        kind=entry.kind,
+        start=start,
+        end=end,
+        declared_at=start,
+        declared_by=CONFIG_AUTHOR,
+        note=entry.note,
+    )
+
+
+def is_from_config(window: Window) -> bool:
+    """Tell whether a window is an occurrence of a recurring entry of the config."""
+    return window.declared_by == CONFIG_AUTHOR

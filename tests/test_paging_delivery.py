@@ -1,0 +1,294 @@
+"""Delivery: the dispatcher sends through real Apprise to a real webhook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpServer
+
+from sitewatch.clock import FakeClock
+from sitewatch.metrics import Metrics
+from sitewatch.model import Classification, ResultKind, State
+from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.paging.dispatcher import Dispatcher
+from sitewatch.paging.notifier import AppriseNotifier, with_url_credentials
+from sitewatch.paging.pages import (
+    Channels,
+    Delivery,
+    Page,
+    PageKind,
+    PageRow,
+    PageState,
+)
+from sitewatch.paging.planner import Planner
+from sitewatch.paging.retry import RetryPolicy, after_attempt
+from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
+from tests.paging_support import T0, Webhook, at, planner, poll
+
+PASSWORD = "hunter2-notify-password"
+
+
+@pytest.fixture
+async def webhook(aiohttp_server: AiohttpServer) -> Webhook:
+    hook = Webhook()
+    server = await aiohttp_server(hook.app())
+    assert server.port is not None
+    hook.port = server.port
+    return hook
+
+
+Build = Callable[..., Awaitable["Rig"]]
+
+
+@dataclass
+class Rig:
+    """A store, a planner and a dispatcher with real Apprise, on one fake clock."""
+
+    clock: FakeClock
+    store: SqliteStore
+    planner: Planner
+    dispatcher: Dispatcher
+    metrics: Metrics
+
+    async def open_ticket(self) -> str:
+        onset = self.clock.now() - timedelta(seconds=12)
+        outage = Outage(onset, ResultKind.LOGIN_REJECTED, Classification.EMERGENCY, "step 2: 401")
+        status = CheckStatus(state=State.DOWN, since=onset, outage=outage)
+        started = Transition(TransitionKind.STARTED, self.clock.now(), outage, "confirmed")
+        record = await self.store.record_transition(
+            "acme-portal", "acme", status, started, self.planner
+        )
+        assert record.ticket is not None
+        return record.ticket.id
+
+    async def pages(self) -> list[Page]:
+        return await self.store.list_pages()
+
+    def sample(self, name: str, **labels: str) -> float:
+        return self.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+async def rig_factory(tmp_path: Path) -> AsyncIterator[Build]:
+    opened: list[tuple[SqliteStore, AppriseNotifier]] = []
+
+    async def build(
+        alice: Sequence[str], *, fallback: Sequence[str] = (), max_attempts: int = 8
+    ) -> Rig:
+        clock = FakeClock(T0)
+        store = await open_sqlite_store(tmp_path / f"sw{len(opened)}.db", clock)
+        notifier = AppriseNotifier({PASSWORD, *alice, *fallback})
+        opened.append((store, notifier))
+        operators = {"alice": list(alice), "bob": ["json://127.0.0.1:9/bob"]}
+        paging = planner(operators=operators, fallback=fallback)
+        metrics = Metrics()
+        dispatcher = Dispatcher(
+            store=store,
+            notifier=notifier,
+            channels=Channels(operators, fallback),
+            planner=paging,
+            policy=RetryPolicy(max_attempts, timedelta(seconds=10), timedelta(minutes=10)),
+            clock=clock,
+            metrics=metrics,
+            rng=random.Random(7),
+        )
+        return Rig(clock, store, paging, dispatcher, metrics)
+
+    yield build
+    for store, notifier in opened:
+        notifier.close()
+        await store.close()
+
+
+async def test_a_site_down_page_reaches_the_webhook_through_apprise(
+    rig_factory: Build, webhook: Webhook
+) -> None:
+    rig = await rig_factory([webhook.url("alice")])
+    ticket_id = await rig.open_ticket()
+
+    assert await rig.dispatcher.deliver_due() == 1
+
+    [delivered] = webhook.delivered
+    assert delivered["title"] == "SITE DOWN acme-portal acme"
+    assert delivered["path"] == "/alice"
+    assert delivered["message"].startswith("Symptom: login_rejected: step 2: 401\n")
+    assert "\nAcknowledge: https://sitewatch.example/ack/" in delivered["message"]
+    [page] = await rig.pages()
+    assert (page.state, page.attempts, page.sent_at) == (PageState.SENT, 1, T0)
+    ticket = await rig.store.get_ticket(ticket_id)
+    assert ticket is not None
+    assert ("paged", "SITE DOWN acme-portal acme to alice (notify #1)") in [
+        (e.kind, e.detail) for e in ticket.events
+    ]
+    assert rig.sample("sitewatch_pages_total", outcome="sent") == 1
+    assert rig.sample("sitewatch_detection_seconds_sum") == 12
+    assert rig.sample("sitewatch_page_delivery_seconds_count") == 1
+
+
+async def test_a_channel_answering_500_then_200_gets_the_page_exactly_once(
+    rig_factory: Build, webhook: Webhook
+) -> None:
+    rig = await rig_factory([webhook.url()])
+    webhook.answers = [500]
+    await rig.open_ticket()
+
+    await rig.dispatcher.deliver_due()
+    [page] = await rig.pages()
+    assert (page.state, page.attempts) == (PageState.PENDING, 1)
+    assert at(0) + timedelta(seconds=5) <= page.next_attempt_at <= at(0) + timedelta(seconds=10)
+    assert "500" in page.last_error
+    assert await rig.dispatcher.deliver_due() == 0  # not due again yet
+
+    await rig.clock.advance(timedelta(seconds=10))
+    assert await rig.dispatcher.deliver_due() == 1
+    for _ in range(3):
+        await rig.clock.advance(timedelta(minutes=10))
+        assert await rig.dispatcher.deliver_due() == 0
+
+    assert (len(webhook.received), len(webhook.delivered)) == (2, 1)
+    [page] = await rig.pages()
+    assert (page.state, page.attempts, page.last_error) == (PageState.SENT, 2, "")
+    assert rig.sample("sitewatch_pages_total", outcome="failed") == 1
+    assert rig.sample("sitewatch_pages_total", outcome="sent") == 1
+
+
+async def test_a_channel_that_always_fails_is_given_up_and_the_fallback_is_paged(
+    rig_factory: Build, webhook: Webhook
+) -> None:
+    rig = await rig_factory(
+        [webhook.url("alice")], fallback=[webhook.url("fallback")], max_attempts=3
+    )
+    webhook.answers = [500, 500, 500]
+    ticket_id = await rig.open_ticket()
+
+    for _ in range(4):
+        await rig.dispatcher.deliver_due()
+        await rig.clock.advance(timedelta(minutes=10))
+
+    first, copy = await rig.pages()
+    assert (first.state, first.attempts) == (PageState.UNDELIVERABLE, 3)
+    assert (copy.state, copy.row.operator, copy.row.subject) == (PageState.SENT, "", "fallback/1")
+    [delivered] = webhook.delivered
+    assert delivered["path"] == "/fallback"
+    assert delivered["title"] == "SITE DOWN acme-portal acme"
+    assert delivered["message"].startswith(
+        "Undeliverable to alice (notify #1) after 3 attempt(s): "
+    )
+    assert rig.sample("sitewatch_pages_undelivered_total") == 1
+    assert rig.sample("sitewatch_pages_total", outcome="failed") == 3
+    ticket = await rig.store.get_ticket(ticket_id)
+    assert ticket is not None
+    assert [e.kind for e in ticket.events] == ["opened", "page undeliverable", "paged"]
+
+
+async def test_a_target_no_longer_configured_goes_to_the_fallback_at_once(
+    rig_factory: Build, webhook: Webhook
+) -> None:
+    rig = await rig_factory([webhook.url("alice")], fallback=[webhook.url("fallback")])
+    row = PageRow("ticket/9", PageKind.STILL_DOWN, "zoe", 0, "STILL DOWN x acme", "body", at(0))
+    await rig.store.add_pages([row])
+
+    await rig.dispatcher.deliver_due()
+    await rig.dispatcher.deliver_due()
+
+    gone, copy = await rig.pages()
+    assert (gone.state, gone.attempts) == (PageState.UNDELIVERABLE, 1)
+    assert gone.last_error == "zoe (notify #1) is no longer in the configuration"
+    assert copy.state is PageState.SENT
+    assert [p["path"] for p in webhook.delivered] == ["/fallback"]
+
+
+async def test_sending_never_blocks_the_event_loop(
+    rig_factory: Build, aiohttp_server: AiohttpServer
+) -> None:
+    # The channel is served by this same event loop and answers only once the test
+    # tells it to: if Apprise blocked the loop while sending, neither could run.
+    arrived, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow_channel(request: web.Request) -> web.Response:
+        arrived.set()
+        await answer.wait()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/pages", slow_channel)
+    server = await aiohttp_server(app)
+    rig = await rig_factory([f"json://127.0.0.1:{server.port}/pages"])
+    await rig.open_ticket()
+
+    delivering = asyncio.create_task(rig.dispatcher.deliver_due())
+    await poll(arrived.is_set, "the page to reach the channel")
+    assert not delivering.done()
+    answer.set()
+    assert await delivering == 1
+    [page] = await rig.pages()
+    assert page.state is PageState.SENT
+
+
+async def test_a_notify_url_and_its_password_never_reach_the_logs(
+    rig_factory: Build, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"json://alice:{PASSWORD}@127.0.0.1:9/pages"
+    rig = await rig_factory([url])
+    await rig.open_ticket()
+
+    with caplog.at_level(logging.DEBUG):
+        await rig.dispatcher.deliver_due()
+
+    [page] = await rig.pages()
+    assert page.state is PageState.PENDING and page.last_error
+    assert caplog.records, "the failed attempt is logged"
+    for text in (caplog.text, page.last_error):
+        assert PASSWORD not in text
+        assert url not in text
+
+
+# --- the retry rules ---------------------------------------------------------------
+
+POLICY = RetryPolicy(3, timedelta(seconds=10), timedelta(minutes=10))
+ROW = PageRow("ticket/1", PageKind.SITE_DOWN, "alice", 0, "SITE DOWN a b", "body", at(0))
+
+
+@pytest.mark.parametrize(
+    ("attempts", "delivery", "state", "wait"),
+    [
+        pytest.param(0, Delivery(True), PageState.SENT, 0, id="sent at once"),
+        pytest.param(0, Delivery(False, "500"), PageState.PENDING, 10, id="first failure"),
+        pytest.param(1, Delivery(False, "500"), PageState.PENDING, 20, id="backs off"),
+        pytest.param(
+            2, Delivery(False, "500"), PageState.UNDELIVERABLE, 0, id="gives up at max_attempts"
+        ),
+        pytest.param(
+            0,
+            Delivery(False, "gone", permanent=True),
+            PageState.UNDELIVERABLE,
+            0,
+            id="a permanent failure gives up at once",
+        ),
+    ],
+)
+def test_after_an_attempt(attempts: int, delivery: Delivery, state: PageState, wait: int) -> None:
+    page = Page(1, ROW, PageState.PENDING, attempts, at(0))
+
+    decision = after_attempt(page, delivery, now=at(1), policy=POLICY, jitter=1.0)
+
+    assert (decision.state, decision.attempts) == (state, attempts + 1)
+    assert decision.next_attempt_at == at(1) + timedelta(seconds=wait)
+    assert decision.error == delivery.error and decision.reason
+
+
+def test_the_password_inside_a_notify_url_is_a_secret_of_its_own() -> None:
+    url = f"mailtos://sitewatch-bot:{PASSWORD}@mail.example?to=alice@example.com"
+
+    secrets = with_url_credentials({url, "a-token"})
+
+    assert secrets == {url, "a-token", PASSWORD, "sitewatch-bot"}
+    assert with_url_credentials({"json://me:pw@host/x"}) == {"json://me:pw@host/x"}

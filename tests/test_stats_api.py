@@ -1,0 +1,114 @@
+"""`GET /api/v1/stats` on the real app over a real SQLite file with a known history."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+
+from sitewatch.app import build_app
+from sitewatch.clock import FakeClock
+from sitewatch.config import load_settings
+from sitewatch.model import Cause, Classification, ProbeResult, ResultKind, State
+from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.storage.sqlite import open_sqlite_store
+from tests.harness import (
+    CUSTOMER_TOKEN,
+    ENV,
+    OPERATOR_TOKEN,
+    ServiceConfig,
+    logon_check,
+)
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+def at(hh: int, mm: int) -> datetime:
+    return datetime(2026, 11, 26, hh, mm, tzinfo=UTC)
+
+
+async def seed(database: Path) -> None:
+    """Write a history: portal first probed at 08:00, down 08:50-09:05, cause network."""
+    store = await open_sqlite_store(database, FakeClock(at(9, 0)))
+    try:
+        first = ProbeResult("portal", at(8, 0), timedelta(milliseconds=40), ResultKind.OK)
+        await store.save_progress({}, [first])
+        outage = Outage(at(8, 50), ResultKind.LOGIN_REJECTED, Classification.EMERGENCY)
+        down = CheckStatus(state=State.DOWN, since=outage.onset, failures=2, outage=outage)
+        start = Transition(TransitionKind.STARTED, at(8, 51), outage, "2 failures")
+        [record] = await store.record_transitions("portal", "acme", down, [start])
+        assert record.ticket is not None
+        await store.acknowledge_ticket(record.ticket.id, "olivia", "", at(9, 2))
+        up = CheckStatus(state=State.UP, since=at(9, 5), successes=2)
+        end = Transition(TransitionKind.ENDED, at(9, 5), outage, "2 successes")
+        await store.record_transitions("portal", "acme", up, [end])
+        await store.resolve_ticket(record.ticket.id, Cause.NETWORK, "olivia", "", at(9, 10))
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def client(tmp_path: Path, aiohttp_client: AiohttpClient) -> AsyncIterator[TestClient]:
+    # The check's site is a closed port, but the fake clock never moves: nothing probes.
+    config = ServiceConfig(tmp_path, checks={"portal": logon_check("portal", "http://127.0.0.1:9")})
+    settings = load_settings(config.write(), ENV)
+    await seed(settings.database)
+    yield await aiohttp_client(build_app(settings, clock=FakeClock(NOW)))
+
+
+async def stats(client: TestClient, query: str = "", **headers: str) -> tuple[int, Any]:
+    async with client.get(f"/api/v1/stats{query}", headers=headers or OPERATOR) as response:
+        return response.status, await response.json()
+
+
+async def test_statistics_of_a_period_count_the_stored_history_exactly(client: TestClient) -> None:
+    status, body = await stats(client, "?since=2026-11-26T08:00:00Z&until=2026-11-26T10:00:00Z")
+    assert status == 200, body
+    assert body["since"] == "2026-11-26T08:00:00Z" and body["until"] == "2026-11-26T10:00:00Z"
+    assert body["customers"] == 2 and body["customers_affected"] == 1
+    assert body["customers_affected_ratio"] == 0.5
+    assert body["outages"] == {"emergency": 1, "overrun": 0, "planned": 0}
+    assert body["by_cause"]["network"] == 1 and sum(body["by_cause"].values()) == 1
+    assert body["by_cause_minutes"]["network"] == 15.0
+    assert body["mtta_seconds"] == 120.0  # opened at 09:00 (the store's clock), acked 09:02
+    assert body["mttr_seconds"] == 900.0  # onset 08:50, recovered 09:05
+    assert body["availability"] == {"portal": 1 - 15 / 120}
+    assert body["by_customer"]["globex"]["availability"] is None  # no checks
+
+
+async def test_the_default_period_is_the_last_30_days_until_now(client: TestClient) -> None:
+    status, body = await stats(client)
+    assert status == 200
+    assert body["since"] == "2026-10-27T10:00:00Z" and body["until"] == "2026-11-26T10:00:00Z"
+    # Counted from the first probe at 08:00, not from 30 days ago.
+    assert body["checks"]["portal"]["counted_minutes"] == 120.0
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?since=yesterday", "since: 'yesterday' is not an ISO 8601 time"),
+        ("?since=2026-11-26T08:00:00", "has no offset"),
+        ("?since=2026-11-26T09:00:00Z&until=2026-11-26T08:00:00Z", "must be before"),
+        ("?since=2026-11-26T09:00:00Z&until=2026-11-26T09:00:00Z", "must be before"),
+        ("?since=2026-11-27T09:00:00Z", "not in the future"),
+    ],
+)
+async def test_bad_periods_are_400_with_a_message(
+    client: TestClient, query: str, message: str
+) -> None:
+    status, body = await stats(client, query)
+    assert status == 400
+    assert message in body["error"]
+
+
+async def test_statistics_are_for_operators_only(client: TestClient) -> None:
+    assert (await stats(client, Authorization="Bearer nope"))[0] == 401
+    status, body = await stats(client, Authorization=f"Bearer {CUSTOMER_TOKEN}")
+    assert status == 403 and "operators" in body["error"]

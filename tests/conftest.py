@@ -9,6 +9,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from sitewatch.simsite import SimulatedSite
 from tests.api_harness import Api, start_api
+from tests.paging_support import Webhook
 
 # --- Simulated customer site on loopback (used by tests/test_probe_http.py) ----------
 
@@ -39,3 +40,16 @@ async def api(tmp_path: Path, aiohttp_client: AiohttpClient) -> Api:
 
 
 # --- end of the HTTP API -------------------------------------------------------------
+
+
+# --- A paging webhook: real Apprise delivers pages to it ---------------------------
+
+
+@pytest.fixture
+async def webhook(aiohttp_server: AiohttpServer) -> Webhook:
+    """Serve a recording webhook on 127.0.0.1 (`json://127.0.0.1:PORT/...` reaches it)."""
+    hook = Webhook()
+    server = await aiohttp_server(hook.app())
+    assert server.port is not None
+    hook.port = server.port
+    return hook

@@ -186,6 +186,32 @@ class Service:
             return response.status, await response.text()
 
 
+async def state_of(service: Service, check_id: str) -> dict[str, Any]:
+    """Return one check as `GET /api/v1/checks` shows it to an operator."""
+    status, body = await service.api("GET", "/api/v1/checks")
+    assert status == 200, body
+    found: dict[str, Any] = next(c for c in body["checks"] if c["id"] == check_id)
+    return found
+
+
+async def tickets_of(service: Service) -> list[dict[str, Any]]:
+    """Return every ticket as `GET /api/v1/tickets` lists it."""
+    status, body = await service.api("GET", "/api/v1/tickets")
+    assert status == 200, body
+    tickets: list[dict[str, Any]] = body["tickets"]
+    return tickets
+
+
+async def wait_for_state(service: Service, check_id: str, state: str) -> dict[str, Any]:
+    """Poll until the check is in `state`; return it as the API shows it."""
+
+    async def in_state() -> dict[str, Any] | None:
+        check = await state_of(service, check_id)
+        return check if check["state"] == state else None
+
+    return await until(f"{check_id} {state}", in_state)
+
+
 async def until(what: str, probe: Callable[[], Awaitable[T | None]], within: float = 20) -> T:
     """Poll `probe` until it returns something other than None, or fail at the deadline."""
     deadline = time.monotonic() + within

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import signal
 from pathlib import Path
-from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -18,7 +17,7 @@ from tests.harness import (
     logon_check,
     run_cli,
     run_cli_async,
-    until,
+    wait_for_state,
 )
 
 CONTRACT_METRICS = {
@@ -103,13 +102,6 @@ def test_probe_of_an_unknown_check_exits_2(tmp_path: Path) -> None:
     assert "unknown check 'no-such-check'" in done.stderr
 
 
-async def _state(service: Service, check: str) -> str:
-    status, body = await service.api("GET", "/api/v1/checks")
-    assert status == 200, body
-    states: dict[str, Any] = {c["id"]: c for c in body["checks"]}
-    return str(states[check]["state"])
-
-
 async def test_run_follows_a_site_down_and_up_and_stops_cleanly_on_sigterm(
     tmp_path: Path, simulated_site: SimulatedSite, simulated_site_url: str
 ) -> None:
@@ -122,14 +114,11 @@ async def test_run_follows_a_site_down_and_up_and_stops_cleanly_on_sigterm(
         for name, kind in CONTRACT_METRICS.items():
             assert families.get(name) == kind, name
 
-        async def state_is(wanted: str) -> bool | None:
-            return True if await _state(service, "portal") == wanted else None
-
-        await until("portal up", lambda: state_is("up"))
+        await wait_for_state(service, "portal", "up")
         simulated_site.mode = SiteMode.ERROR
-        await until("portal down", lambda: state_is("down"))
+        await wait_for_state(service, "portal", "down")
         simulated_site.mode = SiteMode.UP
-        await until("portal up again", lambda: state_is("up"))
+        await wait_for_state(service, "portal", "up")
 
         status, body = await service.api("GET", "/api/v1/checks", token=CUSTOMER_TOKEN)
         assert status == 200 and [c["id"] for c in body["checks"]] == ["portal"]

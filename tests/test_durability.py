@@ -14,21 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from sitewatch.simsite import SimulatedSite, SiteMode
-from tests.harness import ENV, Service, ServiceConfig, logon_check, until
+from tests.harness import (
+    ENV,
+    Service,
+    ServiceConfig,
+    logon_check,
+    state_of,
+    tickets_of,
+    until,
+    wait_for_state,
+)
 
 
-async def check_of(service: Service, check_id: str = "portal") -> dict[str, Any]:
-    status, body = await service.api("GET", "/api/v1/checks")
-    assert status == 200, body
-    found: dict[str, Any] = next(c for c in body["checks"] if c["id"] == check_id)
-    return found
-
-
-async def tickets_of(service: Service) -> list[dict[str, Any]]:
-    status, body = await service.api("GET", "/api/v1/tickets")
-    assert status == 200, body
-    tickets: list[dict[str, Any]] = body["tickets"]
-    return tickets
+async def check_of(service: Service) -> dict[str, Any]:
+    return await state_of(service, "portal")
 
 
 def when(text: str) -> datetime:
@@ -47,7 +46,7 @@ async def test_a_service_killed_mid_outage_resumes_it_with_one_ticket_and_its_on
     config.write()
     first = await Service(config).start()
     try:
-        await until("portal up", lambda: _in_state(first, "up"))
+        await wait_for_state(first, "portal", "up")
         simulated_site.mode = SiteMode.ERROR
         [ticket] = await until("an emergency ticket", lambda: _nonempty(tickets_of(first)))
         assert (await check_of(first))["state"] == "down"
@@ -73,7 +72,7 @@ async def test_a_service_killed_mid_outage_resumes_it_with_one_ticket_and_its_on
         assert (await check_of(second))["state"] == "down"
 
         simulated_site.mode = SiteMode.UP
-        await until("the site up again", lambda: _in_state(second, "up"))
+        await wait_for_state(second, "portal", "up")
         [recovered] = await until("recovered_at", lambda: _recovered(second))
         assert (recovered["id"], recovered["onset_at"]) == (ticket["id"], ticket["onset_at"])
         assert when(recovered["recovered_at"]) > when(ticket["onset_at"])
@@ -108,10 +107,6 @@ async def test_sigterm_during_an_outage_with_probes_in_flight_exits_0_and_keeps_
         assert [t["id"] for t in await tickets_of(again)] == [ticket["id"]]
     finally:
         assert again.stop(signal.SIGTERM) == 0, again.log()
-
-
-async def _in_state(service: Service, state: str) -> bool | None:
-    return True if (await check_of(service))["state"] == state else None
 
 
 async def _nonempty(tickets: Any) -> list[dict[str, Any]] | None:

@@ -36,15 +36,6 @@ from tests.paging_support import T0, Webhook, at, planner, poll
 PASSWORD = "hunter2-notify-password"
 
 
-@pytest.fixture
-async def webhook(aiohttp_server: AiohttpServer) -> Webhook:
-    hook = Webhook()
-    server = await aiohttp_server(hook.app())
-    assert server.port is not None
-    hook.port = server.port
-    return hook
-
-
 Build = Callable[..., Awaitable["Rig"]]
 
 

@@ -7,9 +7,6 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from pytest_aiohttp import AiohttpServer
-
 from sitewatch.clock import FakeClock
 from sitewatch.metrics import Metrics
 from sitewatch.model import Classification, ResultKind, State
@@ -21,15 +18,6 @@ from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.paging_support import T0, Webhook, planner, poll, running
-
-
-@pytest.fixture
-async def webhook(aiohttp_server: AiohttpServer) -> Webhook:
-    hook = Webhook()
-    server = await aiohttp_server(hook.app())
-    assert server.port is not None
-    hook.port = server.port
-    return hook
 
 
 class Service:

@@ -7,8 +7,6 @@ import signal
 from pathlib import Path
 
 import aiohttp
-import pytest
-from pytest_aiohttp import AiohttpServer
 
 from sitewatch.simsite import SimulatedSite, SiteMode
 from tests.harness import (
@@ -20,15 +18,6 @@ from tests.harness import (
     run_cli,
 )
 from tests.paging_support import Webhook
-
-
-@pytest.fixture
-async def webhook(aiohttp_server: AiohttpServer) -> Webhook:
-    hook = Webhook()
-    server = await aiohttp_server(hook.app())
-    assert server.port is not None
-    hook.port = server.port
-    return hook
 
 
 async def test_a_site_going_down_pages_the_on_call_whose_link_acknowledges_the_ticket(

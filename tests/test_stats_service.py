@@ -9,7 +9,14 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from sitewatch.simsite import SimulatedSite, SiteMode
-from tests.harness import Service, ServiceConfig, logon_check, run_cli_async, until
+from tests.harness import (
+    Service,
+    ServiceConfig,
+    logon_check,
+    run_cli_async,
+    until,
+    wait_for_state,
+)
 
 
 async def test_statistics_of_a_running_service_count_a_resolved_outage_by_its_cause(
@@ -20,16 +27,12 @@ async def test_statistics_of_a_running_service_count_a_resolved_outage_by_its_ca
     service = await Service(config).start()
     try:
 
-        async def state(wanted: str) -> bool | None:
-            checks = (await service.api("GET", "/api/v1/checks"))[1]["checks"]
-            return True if checks[0]["state"] == wanted else None
-
         async def ticket(recovered: bool) -> dict[str, Any] | None:
             tickets = (await service.api("GET", "/api/v1/tickets"))[1]["tickets"]
             found = [t for t in tickets if bool(t["recovered_at"]) is recovered]
             return found[0] if found else None
 
-        await until("portal up", lambda: state("up"))
+        await wait_for_state(service, "portal", "up")
         simulated_site.mode = SiteMode.REJECT
         opened = await until("an emergency ticket", lambda: ticket(recovered=False))
         status, _ = await service.api("POST", f"/api/v1/tickets/{opened['id']}/ack", json={})

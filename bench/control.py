@@ -8,7 +8,10 @@ each page to, and that notes when each arrived.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
+import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +23,19 @@ import aiohttp
 from aiohttp import web
 
 HERE = Path(__file__).resolve().parent
+_PR_SET_PDEATHSIG = 1
+
+
+def child_setup(cpu: int | None) -> None:
+    """Pin a child process to `cpu` and have it stopped if the benchmark dies.
+
+    Runs between fork and exec: a benchmark killed with SIGKILL must not leave a
+    sitewatch probing, or a farm serving, behind it (Linux; elsewhere a no-op).
+    """
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class FarmProcess:
@@ -39,7 +55,9 @@ class FarmProcess:
         if cpu is not None:
             command += ["--cpu", str(cpu)]
         self._process = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            preexec_fn=lambda: child_setup(cpu),
         )
         assert self._process.stdout is not None
         line = await asyncio.wait_for(self._process.stdout.readline(), 60)

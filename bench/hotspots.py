@@ -101,7 +101,11 @@ def summarize(path: Path, top: int = 15) -> list[str]:
     lines.append("  self time by function:")
     lines += [f"    {share(c)}  {name}" for name, c in own_func.most_common(top)]
     lines.append("  inclusive time, sitewatch functions (with what they call):")
-    ours = [(n, c) for n, c in total_func.most_common() if "(sitewatch/" in n]
+    # The entry point holds every stack of the main thread: it says nothing.
+    entry = ("(sitewatch/cli.py)", "(sitewatch/__main__.py)")
+    ours = [
+        (n, c) for n, c in total_func.most_common() if "(sitewatch/" in n and not n.endswith(entry)
+    ]
     lines += [f"    {share(c)}  {name}" for name, c in ours[:top]]
     return lines
 

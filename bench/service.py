@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import sites
+from control import child_setup
 
 OPERATOR_TOKEN = "bench-operator-token-0123456789"
 START_DEADLINE = 300.0
@@ -140,12 +141,7 @@ class Service:
 
     def start(self) -> None:
         """Spawn `python -m sitewatch run`, pinned to the CPU given (threads inherit it)."""
-        cpus = {self._cpu} if self._cpu is not None else None
-
-        def pin() -> None:
-            if cpus is not None and hasattr(os, "sched_setaffinity"):
-                os.sched_setaffinity(0, cpus)
-
+        cpu = self._cpu
         command = [sys.executable, "-m", "sitewatch", "run", "-c", str(self.workspace.config)]
         env = self.workspace.environment()
         if self._pythonpath:
@@ -160,7 +156,7 @@ class Service:
                 # Not the caller's directory: `python -m` puts the working directory first
                 # on the path, and a checkout there would shadow --pythonpath.
                 cwd=self.workspace.root,
-                preexec_fn=pin,  # noqa: PLW1509 - run.py starts no threads of its own
+                preexec_fn=lambda: child_setup(cpu),  # noqa: PLW1509 - run.py starts no threads
             )
 
     async def wait_ready(self, session: aiohttp.ClientSession) -> float:

@@ -18,21 +18,17 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field
 
 from sitewatch.model import CheckSpec, Expectation, Method, Step
-from sitewatch.yamlsource import (
-    ConfigProblem,
+from sitewatch.schema import (
     Count,
     Identifier,
-    KeyPath,
     NonEmptyText,
     PositiveDuration,
     StrictModel,
     Text,
-    YamlSource,
-    load_yaml,
     one_per_key,
-    substitute_env,
     validate,
 )
+from sitewatch.yamlsource import ConfigProblem, KeyPath, YamlSource, load_yaml, substitute_env
 
 PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """`{name}` in a URL, form value, JSON string or header: a value extracted earlier."""

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,28 +17,30 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from sitewatch.checks import load_checks
-from sitewatch.durations import format_duration
 from sitewatch.model import CheckSpec
-from sitewatch.oncall import Schedule
-from sitewatch.paging.notifier import apprise_rejects
 from sitewatch.recurring import RecurringMaintenance, recurring_problems
 from sitewatch.schedules import ScheduleEntry, build_schedules, schedule_problems
+from sitewatch.schema import Count, StrictModel, Text, one_per_key, validate
+from sitewatch.settings import (
+    Customer,
+    Defaults,
+    Escalation,
+    EscalationLevel,
+    Operator,
+    Paging,
+    ProberFault,
+    Settings,
+    paging_problems,
+    validate_notify_url,
+)
 from sitewatch.yamlsource import (
     ConfigError,
     ConfigProblem,
-    Count,
-    Duration,
-    Identifier,
-    NonEmptyText,
-    PositiveDuration,
-    StrictModel,
-    Text,
+    KeyPath,
     YamlSource,
     load_yaml,
-    one_per_key,
     render_key_path,
     substitute_env,
-    validate,
 )
 
 __all__ = [
@@ -60,38 +61,12 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_PATH = Path("config/sitewatch.yaml")
-_NOTIFY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path:
     """Return `$SITEWATCH_CONFIG`, else `config/sitewatch.yaml`."""
     value = environ.get("SITEWATCH_CONFIG")
     return Path(value) if value else DEFAULT_CONFIG_PATH
-
-
-def validate_notify_url(url: str) -> str | None:
-    """Return why `url` cannot be an Apprise notification URL, or None if it can.
-
-    First the shape (`scheme://something`, no spaces), then Apprise itself: a URL
-    Apprise cannot load (unknown scheme, missing parts) would page nobody, so it is
-    a start-up error, never a silent skip. The message never repeats the URL:
-    notification URLs carry credentials.
-    """
-    if not _NOTIFY_URL.match(url):
-        return "expected an Apprise URL such as mailto://user@example.com or json://host:port/path"
-    if apprise_rejects(url):
-        return (
-            "Apprise cannot use this URL (an unknown service or a missing part); see "
-            "https://github.com/caronc/apprise/wiki for the form of each service"
-        )
-    return None
-
-
-def _notify_url(value: str) -> str:
-    problem = validate_notify_url(value)
-    if problem:
-        raise ValueError(problem)
-    return value
 
 
 def _listen(value: object) -> tuple[str, int]:
@@ -124,83 +99,6 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
-Token = Annotated[NonEmptyText, Field(repr=False)]
-NotifyUrl = Annotated[str, Field(strict=True), AfterValidator(_notify_url)]
-
-
-class Defaults(StrictModel):
-    """Per-check timing and thresholds, unless a check file says otherwise."""
-
-    interval: PositiveDuration = timedelta(seconds=30)
-    timeout: PositiveDuration = timedelta(seconds=10)
-    confirm: Count = 2
-    retry_interval: PositiveDuration = timedelta(seconds=5)
-    recover: Count = 2
-    maintenance_grace: Duration = timedelta(0)
-    maintenance_max: PositiveDuration = timedelta(hours=24)
-
-
-class ProberFault(StrictModel):
-    """When so many checks fail on the network at once that sitewatch suspects itself."""
-
-    ratio: Annotated[float, Field(strict=True, gt=0, le=1)] = 0.8
-    min_checks: Count = 5
-
-
-class Customer(StrictModel):
-    """A customer: owns checks and declares maintenance windows with its token."""
-
-    id: Identifier
-    name: NonEmptyText
-    token: Token
-
-
-class Operator(StrictModel):
-    """An on-call engineer: acknowledges and resolves tickets, is paged at `notify`."""
-
-    id: Identifier
-    token: Token
-    notify: Annotated[tuple[NotifyUrl, ...], Field(min_length=1, repr=False)]
-
-
-def _signing_key(value: str) -> str:
-    if len(value) < 32:
-        raise ValueError(
-            "must be at least 32 characters (generate one with `openssl rand -hex 32`)"
-        )
-    return value
-
-
-class Paging(StrictModel):
-    """How pages are delivered: retries, the fallback channels, acknowledge links."""
-
-    max_attempts: Count = 8
-    retry_initial: PositiveDuration = timedelta(seconds=10)
-    retry_max: PositiveDuration = timedelta(minutes=10)
-    fallback: Annotated[tuple[NotifyUrl, ...], Field(repr=False)] = ()
-    """Apprise URLs told about a page its target could not receive."""
-    ack_link_ttl: PositiveDuration = timedelta(hours=24)
-    signing_key: Annotated[
-        Annotated[str, Field(strict=True), AfterValidator(_signing_key)] | None,
-        Field(repr=False),
-    ] = None
-    """Signs acknowledge links; unset, a key generated once is kept in the database."""
-
-
-class EscalationLevel(StrictModel):
-    """Whom to page once a ticket has been open for `after`."""
-
-    after: Duration
-    notify: Annotated[tuple[Text, ...], Field(min_length=1)]
-
-
-class Escalation(StrictModel):
-    """The levels of paging, and how often to repeat the highest level reached."""
-
-    repeat_every: Duration = timedelta(minutes=5)
-    levels: tuple[EscalationLevel, ...] = ()
-
-
 class _ConfigFile(StrictModel):
     """The keys of sitewatch.yaml, as written."""
 
@@ -219,45 +117,6 @@ class _ConfigFile(StrictModel):
     escalation: Escalation = Escalation()
     recurring_maintenance: tuple[RecurringMaintenance, ...] = ()
     paging: Paging = Paging()
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything sitewatch runs on, validated and resolved."""
-
-    source: Path
-    listen_host: str
-    listen_port: int
-    database: Path
-    checks_dir: Path
-    public_url: str
-    defaults: Defaults
-    prober_fault: ProberFault
-    customers: tuple[Customer, ...]
-    operators: tuple[Operator, ...]
-    escalation: Escalation
-    max_concurrent_probes: int
-    checks: tuple[CheckSpec, ...]
-    schedules: tuple[Schedule, ...] = ()
-    """On-call schedules, which escalation levels may name besides operators."""
-    recurring_maintenance: tuple[RecurringMaintenance, ...] = ()
-    """Planned events that recur on a rule (see `recurring.py`)."""
-    paging: Paging = field(default_factory=Paging)
-    """Page delivery: retries, fallback channels, acknowledge links."""
-    secrets: frozenset[str] = field(default=frozenset(), repr=False)
-    """Every token, notify URL and value taken from the environment: never output."""
-
-    def check(self, check_id: str) -> CheckSpec | None:
-        """Return the check with this id, or None."""
-        return next((check for check in self.checks if check.id == check_id), None)
-
-    def customer(self, customer_id: str) -> Customer | None:
-        """Return the customer with this id, or None."""
-        return next((c for c in self.customers if c.id == customer_id), None)
-
-    def operator(self, operator_id: str) -> Operator | None:
-        """Return the operator with this id, or None."""
-        return next((o for o in self.operators if o.id == operator_id), None)
 
 
 def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
@@ -285,9 +144,15 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
         )
     if parsed is not None and not dir_problem:
         customers = {c.id for c in parsed.customers}
-        problems += recurring_problems(source, parsed.recurring_maintenance, customers, checks)
+        problems += recurring_problems(
+            source,
+            parsed.recurring_maintenance,
+            customers,
+            checks,
+            all_checks_loaded=not check_problems,
+        )
     if parsed is not None:
-        problems += _paging_problems(source, parsed.paging)
+        problems += paging_problems(source, parsed.paging)
     problems = one_per_key(problems) + check_problems
     if problems or parsed is None:
         raise ConfigError(problems)
@@ -309,11 +174,12 @@ def _settings(
     for operator in parsed.operators:
         all_secrets.add(operator.token)
         all_secrets.update(operator.notify)
-    for check in checks:
-        all_secrets.update(check.secrets)
     all_secrets.update(parsed.paging.fallback)
     if parsed.paging.signing_key:
         all_secrets.add(parsed.paging.signing_key)
+    service_secrets = frozenset(all_secrets)
+    for check in checks:
+        all_secrets.update(check.secrets)
     return Settings(
         source=source.path,
         listen_host=host,
@@ -332,6 +198,7 @@ def _settings(
         recurring_maintenance=parsed.recurring_maintenance,
         paging=parsed.paging,
         secrets=frozenset(all_secrets),
+        service_secrets=service_secrets,
     )
 
 
@@ -339,13 +206,24 @@ def _cross_reference_problems(source: YamlSource, parsed: _ConfigFile) -> list[C
     """Check what the schema cannot: unique ids and tokens, known operators, order."""
     problems = _duplicate_ids(source, "customers", [c.id for c in parsed.customers])
     problems += _duplicate_ids(source, "operators", [o.id for o in parsed.operators])
-    first_use: dict[str, tuple[str | int, ...]] = {}
-    people = [("customers", c.token) for c in parsed.customers]
-    people += [("operators", o.token) for o in parsed.operators]
-    counters = {"customers": 0, "operators": 0}
-    for section, token in people:
-        where = (section, counters[section], "token")
-        counters[section] += 1
+    problems += _shared_tokens(source, parsed.customers, parsed.operators)
+    operators = [o.id for o in parsed.operators]
+    schedules = [s.id for s in parsed.schedules]
+    problems += _duplicate_ids(source, "schedules", schedules)
+    problems += schedule_problems(source, parsed.schedules, operators)
+    problems += _escalation_problems(source, parsed.escalation, operators, schedules)
+    return problems
+
+
+def _shared_tokens(
+    source: YamlSource, customers: Sequence[Customer], operators: Sequence[Operator]
+) -> list[ConfigProblem]:
+    """Report every token that an earlier customer or operator already uses."""
+    people = [(("customers", i, "token"), c.token) for i, c in enumerate(customers)]
+    people += [(("operators", i, "token"), o.token) for i, o in enumerate(operators)]
+    problems = []
+    first_use: dict[str, KeyPath] = {}
+    for where, token in people:
         if token in first_use:
             message = (
                 f"the same token as {render_key_path(first_use[token])}: "
@@ -353,18 +231,22 @@ def _cross_reference_problems(source: YamlSource, parsed: _ConfigFile) -> list[C
             )
             problems.append(source.problem(where, message))
         first_use.setdefault(token, where)
-    operators = [o.id for o in parsed.operators]
-    schedules = [s.id for s in parsed.schedules]
-    problems += _duplicate_ids(source, "schedules", schedules)
-    problems += schedule_problems(source, parsed.schedules, operators)
-    if operators and not parsed.escalation.levels:
+    return problems
+
+
+def _escalation_problems(
+    source: YamlSource, escalation: Escalation, operators: list[str], schedules: list[str]
+) -> list[ConfigProblem]:
+    """Check that the levels exist when needed, come in order and name known targets."""
+    problems = []
+    if operators and not escalation.levels:
         problems.append(
             source.problem(
                 ("escalation", "levels"), "at least one level is needed to page the operators"
             )
         )
     previous = timedelta(0)
-    for i, level in enumerate(parsed.escalation.levels):
+    for i, level in enumerate(escalation.levels):
         if level.after < previous:
             problems.append(
                 source.problem(
@@ -382,16 +264,6 @@ def _cross_reference_problems(source: YamlSource, parsed: _ConfigFile) -> list[C
                     )
                 )
     return problems
-
-
-def _paging_problems(source: YamlSource, paging: Paging) -> list[ConfigProblem]:
-    if paging.retry_max >= paging.retry_initial:
-        return []
-    message = (
-        f"must not be shorter than retry_initial ({format_duration(paging.retry_initial)}),"
-        f" got {format_duration(paging.retry_max)}"
-    )
-    return [source.problem(("paging", "retry_max"), message)]
 
 
 def _unknown_target(name: str, operators: list[str], schedules: list[str]) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from sitewatch.config import Settings
+    from sitewatch.settings import Settings
 
 __all__ = [
     "Coverage",

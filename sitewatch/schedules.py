@@ -19,7 +19,8 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from sitewatch.durations import parse_duration
 from sitewatch.oncall import Override, Rotation, Schedule, Weekday
-from sitewatch.yamlsource import ConfigProblem, Identifier, StrictModel, Text, YamlSource
+from sitewatch.schema import Identifier, StrictModel, Text
+from sitewatch.yamlsource import ConfigProblem, YamlSource
 
 __all__ = ["ScheduleEntry", "build_schedules", "schedule_problems"]
 

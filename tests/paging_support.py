@@ -85,7 +85,7 @@ def planner(
         resolver=Resolver(list(operators), schedules),
         channels=Channels(operators, fallback),
         links=links(),
-        secrets=secrets,
+        secrets=lambda _check: secrets,
     )
 
 

@@ -469,6 +469,37 @@ def test_a_yaml_syntax_error_is_reported_with_its_line(site: Site) -> None:
     ]
 
 
+def test_a_control_character_is_a_located_problem_not_a_crash(site: Site) -> None:
+    site.check("bell.yaml", 'id: bell\nname: "ring \x07"\n')
+
+    assert site.problems() == [
+        "checks/bell.yaml:2: invalid YAML: control characters are not allowed"
+    ]
+
+
+def test_a_credential_of_the_wrong_shape_is_never_echoed(site: Site) -> None:
+    site.config(
+        """\
+        checks: ../checks
+        customers:
+          - {id: acme, name: Acme, token: 12345}
+        operators:
+          - {id: alice, token: alice-token, notify: "mailto://alice:hunter2@example.com"}
+        escalation:
+          levels: [{after: 0s, notify: [alice]}]
+        """
+    )
+
+    problems = site.problems()
+
+    assert problems == [
+        "config/sitewatch.yaml:3: customers[0].token: expected a string, "
+        "got a value not shown here (it may hold a secret)",
+        "config/sitewatch.yaml:5: operators[0].notify: expected a list, "
+        "got a value not shown here (it may hold a secret)",
+    ]
+
+
 def test_a_missing_checks_directory_is_reported_at_the_checks_key(site: Site) -> None:
     site.config(CONFIG.replace("checks: ../checks", "checks: ../probes"))
 
@@ -659,6 +690,6 @@ def test_every_problem_in_every_file_is_reported_at_once(site: Site) -> None:
         "checks/a.yaml:1: id: 'Portal' is not a valid id: "
         "use lower-case letters, digits and dashes (such as acme-portal)",
         "checks/b.yaml:2: customer: unknown customer 'initech' (customers: acme)",
-        "checks/c.yaml:2: invalid YAML: expected ',' or ']', but got '<stream end>' "
+        "checks/c.yaml:2: invalid YAML: did not find expected ',' or ']' "
         "(while parsing a flow sequence that starts on line 1)",
     ]

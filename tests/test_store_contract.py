@@ -580,9 +580,12 @@ async def test_recovery_and_resolution_page_everyone_paged_for_the_ticket(store:
     [candidate] = await store.escalation_candidates()
     plan = planner().escalation(candidate, record.ticket.opened_at + timedelta(minutes=10))
     assert await store.add_escalation_pages(ticket_id, plan.rows) == 1
+    for page in await store.claim_pages(at(75), 10, timedelta(minutes=2)):
+        sent = DeliveryDecision(PageState.SENT, 1, at(75), "", "")
+        await store.record_delivery(page.id, sent, [])
 
-    await store.record_transition(CHECK, CUSTOMER, up(at(70)), ended(cause, 70), planner())
-    await store.record_transition(CHECK, CUSTOMER, up(at(70)), ended(cause, 71), planner())
+    await store.record_transition(CHECK, CUSTOMER, up(at(78)), ended(cause, 78), planner())
+    await store.record_transition(CHECK, CUSTOMER, up(at(78)), ended(cause, 79), planner())
     await store.resolve_ticket(ticket_id, Cause.SOFTWARE, "alice", "", at(80), planner())
     await store.resolve_ticket(ticket_id, Cause.SOFTWARE, "bob", "", at(81), planner())
 
@@ -673,6 +676,23 @@ async def test_pending_escalation_pages_of_an_acknowledged_ticket_are_cancelled(
     [page] = await store.list_pages(record.ticket.id)
     assert page.state is PageState.CANCELLED
     assert "acknowledged or resolved" in page.last_error
+
+
+async def test_a_recovery_cancels_pending_repeats_but_not_the_first_page(store: Store) -> None:
+    cause = outage()
+    record = await store.record_transition(CHECK, CUSTOMER, down(cause), started(cause), planner())
+    assert record.ticket is not None
+    [candidate] = await store.escalation_candidates()
+    plan = planner().escalation(candidate, record.ticket.opened_at + timedelta(minutes=10))
+    await store.add_escalation_pages(record.ticket.id, plan.rows)
+    await store.record_transition(CHECK, CUSTOMER, up(at(70)), ended(cause, 70), planner())
+
+    claimed = await store.claim_pages(at(90), 10, timedelta(minutes=2))
+
+    assert [(p.row.kind, p.row.operator) for p in claimed] == [(PageKind.SITE_DOWN, "alice")]
+    states = {p.row.kind: p.state for p in await store.list_pages(record.ticket.id)}
+    assert states[PageKind.STILL_DOWN] is PageState.CANCELLED
+    assert states[PageKind.RECOVERED] is PageState.PENDING
 
 
 async def test_an_outcome_is_recorded_once_with_the_fallback_copies(store: Store) -> None:

@@ -95,7 +95,7 @@ async def _ticket_of(request: web.Request) -> tuple[AckGrant, Ticket] | web.Resp
 
 
 def _facts(request: web.Request, ticket: Ticket) -> str:
-    secrets = request.app[SETTINGS].secrets
+    secrets = request.app[SETTINGS].secrets_about(ticket.check)
     symptom = ticket.symptom.value
     if ticket.detail:
         symptom += f": {redact(ticket.detail, secrets)}"

@@ -12,11 +12,11 @@ from aiohttp import web
 
 from sitewatch.auth import Principal, Role, TokenBook
 from sitewatch.clock import Clock
-from sitewatch.config import Settings
 from sitewatch.maintenance import WindowBook
 from sitewatch.metrics import Metrics
 from sitewatch.monitor import Monitor
 from sitewatch.paging.pager import Pager
+from sitewatch.settings import Settings
 from sitewatch.storage import Store
 
 log = logging.getLogger(__name__)

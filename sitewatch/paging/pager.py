@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass, field
 
 from sitewatch.clock import Clock
-from sitewatch.config import Settings
 from sitewatch.metrics import Metrics
 from sitewatch.oncall import Resolver
 from sitewatch.paging.dispatcher import Dispatcher
@@ -25,6 +24,7 @@ from sitewatch.paging.pages import Channels
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy
 from sitewatch.paging.targets import TargetResolver
+from sitewatch.settings import Settings
 from sitewatch.storage import Store
 
 
@@ -70,11 +70,11 @@ async def open_pager(
         resolver=resolver or Resolver.from_settings(settings),
         channels=channels,
         links=links,
-        secrets=settings.secrets,
+        secrets=settings.secrets_about,
     )
     owned = None
     if notifier is None:
-        notifier = owned = AppriseNotifier(settings.secrets)
+        notifier = owned = AppriseNotifier(settings.service_secrets)
     dispatcher = Dispatcher(
         store=store,
         notifier=notifier,

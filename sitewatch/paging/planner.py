@@ -8,7 +8,7 @@ that causes the pages; the escalator and the dispatcher call it around theirs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -62,7 +62,7 @@ class Planner:
         resolver: TargetResolver,
         channels: Channels,
         links: AckLinks,
-        secrets: frozenset[str],
+        secrets: Callable[[str | None], frozenset[str]],
     ) -> None:
         self._levels = tuple(levels)
         self._repeat_every = repeat_every
@@ -70,6 +70,7 @@ class Planner:
         self._channels = channels
         self._links = links
         self._secrets = secrets
+        """What to redact from text about a check (`Settings.secrets_about`)."""
 
     def opening(self, ticket: Ticket, now: datetime) -> list[PageRow]:
         """Return the pages due as the ticket opens: SITE DOWN to level 0 (if `after: 0s`)."""
@@ -99,7 +100,9 @@ class Planner:
         rows = []
         for target in dict.fromkeys(paged):
             link = None if kind is PageKind.RESOLVED else self._link(ticket, target.operator, now)
-            text = render.ticket_page(kind, ticket, now=now, secrets=self._secrets, ack_url=link)
+            text = render.ticket_page(
+                kind, ticket, now=now, secrets=self._secrets(ticket.check), ack_url=link
+            )
             rows.append(self._ticket_row(kind, ticket, target, text, now))
         return rows
 
@@ -120,7 +123,7 @@ class Planner:
         """Return copies of an undeliverable page for every fallback channel (none for a copy)."""
         if page.row.operator == FALLBACK:
             return []
-        text = render.fallback_page(page, error, self._secrets)
+        text = render.fallback_page(page, error, self._secrets(None))
         return [
             PageRow(
                 subject=fallback_subject(page.id),
@@ -146,7 +149,7 @@ class Planner:
                 kind,
                 ticket,
                 now=now,
-                secrets=self._secrets,
+                secrets=self._secrets(ticket.check),
                 ack_url=self._link(ticket, operator, now),
                 level=due.level,
                 round=due.round,

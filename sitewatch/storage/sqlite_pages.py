@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sitewatch.model import TicketState
+from sitewatch.model import TicketEvent, TicketState
 from sitewatch.outages import Transition, TransitionKind
 from sitewatch.paging.pages import (
     DeliveryDecision,
     DeliveryRecord,
+    EscalationCandidate,
     Page,
     PageKind,
     PagePlanner,
@@ -26,10 +27,10 @@ from sitewatch.paging.pages import (
     ticket_subject,
 )
 from sitewatch.storage import TransitionRecord
+from sitewatch.storage.sqlite_codec import from_us, from_us_opt, ticket_from_row, to_us
+from sitewatch.storage.sqlite_tickets import insert_events
 from sitewatch.tickets import Outcome, TicketChange
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _ESCALATING = (PageKind.SITE_DOWN.value, PageKind.STILL_DOWN.value)
 
 _INSERT = (
@@ -62,6 +63,7 @@ def pages_for_transition(
     if record.opened:
         insert_pages(conn, planner.opening(ticket, now), now)
     elif transition.kind is TransitionKind.ENDED and ticket.state is not TicketState.RESOLVED:
+        _cancel_repeats(conn, ticket.id, now)
         paged = paged_targets(conn, ticket.id)
         insert_pages(conn, planner.notice(PageKind.RECOVERED, ticket, paged, now), now)
 
@@ -80,7 +82,7 @@ def insert_pages(conn: sqlite3.Connection, rows: Sequence[PageRow], now: datetim
     """Insert rows not planned before; return how many were new."""
     inserted = 0
     for row in rows:
-        due = _us(row.due_at)
+        due = to_us(row.due_at)
         cursor = conn.execute(
             _INSERT,
             (
@@ -93,7 +95,7 @@ def insert_pages(conn: sqlite3.Connection, rows: Sequence[PageRow], now: datetim
                 row.url_index,
                 row.title,
                 row.body,
-                _us(now),
+                to_us(now),
                 due,
                 PageState.PENDING.value,
                 due,
@@ -101,6 +103,27 @@ def insert_pages(conn: sqlite3.Connection, rows: Sequence[PageRow], now: datetim
         )
         inserted += cursor.rowcount
     return inserted
+
+
+def _cancel_repeats(conn: sqlite3.Connection, ticket_id: str, now: datetime) -> None:
+    """Cancel a recovered ticket's STILL DOWN pages that are not on their way yet.
+
+    Recovery stops escalation. The first SITE DOWN still goes out (its RECOVERED
+    follows it: a confirmed outage is never swallowed), and someone whose only page
+    was a cancelled repeat gets no RECOVERED about an outage they never heard of.
+    """
+    conn.execute(
+        "UPDATE pages SET state = ?, last_error = 'not sent: the site recovered first'"
+        " WHERE subject = ? AND kind = ? AND state = ?"
+        " AND (claimed_until IS NULL OR claimed_until <= ?)",
+        (
+            PageState.CANCELLED.value,
+            ticket_subject(ticket_id),
+            PageKind.STILL_DOWN.value,
+            PageState.PENDING.value,
+            to_us(now),
+        ),
+    )
 
 
 def paged_targets(conn: sqlite3.Connection, ticket_id: str) -> list[Target]:
@@ -113,7 +136,29 @@ def paged_targets(conn: sqlite3.Connection, ticket_id: str) -> list[Target]:
     return [Target(operator, index) for operator, index in rows]
 
 
-def planned_rounds(conn: sqlite3.Connection, ticket_id: str) -> frozenset[tuple[int, int]]:
+def escalation_candidates(conn: sqlite3.Connection) -> list[EscalationCandidate]:
+    """Return open, unacknowledged, unrecovered tickets with their planned rounds."""
+    # No limit: a cap here would silently stop paging for the oldest outages.
+    rows = conn.execute(
+        "SELECT * FROM tickets WHERE state = ? AND recovered_at IS NULL ORDER BY opened_at, id",
+        (TicketState.OPEN.value,),
+    )
+    return [
+        EscalationCandidate(ticket, _planned_rounds(conn, ticket.id))
+        for ticket in map(ticket_from_row, rows.fetchall())
+    ]
+
+
+def add_escalation_pages(
+    conn: sqlite3.Connection, ticket_id: str, rows: Sequence[PageRow], now: datetime
+) -> int:
+    """Insert escalation rows if the ticket still escalates; return how many were new."""
+    if not _still_escalating(conn, ticket_id):
+        return 0
+    return insert_pages(conn, rows, now)
+
+
+def _planned_rounds(conn: sqlite3.Connection, ticket_id: str) -> frozenset[tuple[int, int]]:
     """Return the `(level, round)` pairs already in the outbox for a ticket."""
     rows = conn.execute(
         "SELECT DISTINCT level, round FROM pages WHERE subject = ? AND kind IN (?, ?)",
@@ -122,7 +167,7 @@ def planned_rounds(conn: sqlite3.Connection, ticket_id: str) -> frozenset[tuple[
     return frozenset((level, round_) for level, round_ in rows)
 
 
-def still_escalating(conn: sqlite3.Connection, ticket_id: str) -> bool:
+def _still_escalating(conn: sqlite3.Connection, ticket_id: str) -> bool:
     """Tell whether a ticket is open, unacknowledged and its site not recovered."""
     row = conn.execute(
         "SELECT 1 FROM tickets WHERE id = ? AND state = ? AND recovered_at IS NULL",
@@ -139,7 +184,7 @@ def claim_pages(
     A row waits while an earlier row to the same target about the same subject is
     pending, so one person's pages about one ticket arrive in order.
     """
-    at = _us(now)
+    at = to_us(now)
     conn.execute(
         "UPDATE pages SET state = ?, last_error = 'not sent: the ticket was acknowledged or"
         " resolved first' WHERE state = ? AND kind IN (?, ?)"
@@ -170,7 +215,7 @@ def claim_pages(
         return []
     marks = ", ".join("?" * len(ids))
     conn.execute(
-        f"UPDATE pages SET claimed_until = ? WHERE id IN ({marks})", (_us(now + lease), *ids)
+        f"UPDATE pages SET claimed_until = ? WHERE id IN ({marks})", (to_us(now + lease), *ids)
     )
     rows = conn.execute(f"{_SELECT} WHERE pages.id IN ({marks}) ORDER BY pages.id", ids)
     return [_page(row) for row in rows]
@@ -204,9 +249,9 @@ def record_delivery(
         (
             decision.state.value,
             decision.attempts,
-            _us(decision.next_attempt_at),
+            to_us(decision.next_attempt_at),
             decision.error,
-            _us(now) if sent else None,
+            to_us(now) if sent else None,
             page_id,
         ),
     )
@@ -257,10 +302,7 @@ def _first_sent(conn: sqlite3.Connection, ticket_id: str, page_id: int) -> bool:
 def _ticket_event(
     conn: sqlite3.Connection, ticket_id: str, at: datetime, kind: str, detail: str
 ) -> None:
-    conn.execute(
-        "INSERT INTO ticket_events (ticket_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
-        (int(ticket_id), _us(at), kind, "sitewatch", detail),
-    )
+    insert_events(conn, int(ticket_id), [TicketEvent(at, kind, "sitewatch", detail)])
 
 
 def _page(row: sqlite3.Row) -> Page:
@@ -274,26 +316,15 @@ def _page(row: sqlite3.Row) -> Page:
             url_index=row["url_index"],
             title=row["title"],
             body=row["body"],
-            due_at=_at(row["due_at"]),
+            due_at=from_us(row["due_at"]),
             ticket_id=None if ticket is None else str(ticket),
             level=row["level"],
             round=row["round"],
         ),
         state=PageState(row["state"]),
         attempts=row["attempts"],
-        next_attempt_at=_at(row["next_attempt_at"]),
+        next_attempt_at=from_us(row["next_attempt_at"]),
         last_error=row["last_error"],
-        sent_at=None if sent is None else _at(sent),
-        onset_at=None if onset is None else _at(onset),
+        sent_at=from_us_opt(sent),
+        onset_at=from_us_opt(onset),
     )
-
-
-def _us(at: datetime) -> int:
-    # The same encoding as sqlite.py: integer microseconds since the epoch, UTC.
-    if at.utcoffset() is None:
-        raise ValueError(f"{at!r} has no time zone; sitewatch stores only aware times")
-    return (at - _EPOCH) // _MICROSECOND
-
-
-def _at(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)

@@ -1,0 +1,214 @@
+"""The validated service settings: the frozen `Settings` and the sections it holds.
+
+`config.load_settings` builds a `Settings` from sitewatch.yaml and its check files;
+everything else reads it. The section models are also the schema of their keys, so
+each field's type says what a value may be; `paging_problems` checks what the paging
+schema cannot. Checks that need the whole file (known operators, unique tokens) are
+`config`'s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from sitewatch.durations import format_duration
+from sitewatch.model import CheckSpec
+from sitewatch.oncall import Schedule
+from sitewatch.paging.notifier import apprise_rejects
+from sitewatch.recurring import RecurringMaintenance
+from sitewatch.schema import (
+    Count,
+    Duration,
+    Identifier,
+    NonEmptyText,
+    PositiveDuration,
+    StrictModel,
+    Text,
+)
+from sitewatch.yamlsource import ConfigProblem, YamlSource
+
+__all__ = [
+    "Customer",
+    "Defaults",
+    "Escalation",
+    "EscalationLevel",
+    "Operator",
+    "Paging",
+    "ProberFault",
+    "Settings",
+    "paging_problems",
+    "validate_notify_url",
+]
+
+_NOTIFY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+def validate_notify_url(url: str) -> str | None:
+    """Return why `url` cannot be an Apprise notification URL, or None if it can.
+
+    First the shape (`scheme://something`, no spaces), then Apprise itself: a URL
+    Apprise cannot load (unknown scheme, missing parts) would page nobody, so it is
+    a start-up error, never a silent skip. The message never repeats the URL:
+    notification URLs carry credentials.
+    """
+    if not _NOTIFY_URL.match(url):
+        return "expected an Apprise URL such as mailto://user@example.com or json://host:port/path"
+    if apprise_rejects(url):
+        return (
+            "Apprise cannot use this URL (an unknown service or a missing part); see "
+            "https://github.com/caronc/apprise/wiki for the form of each service"
+        )
+    return None
+
+
+def _notify_url(value: str) -> str:
+    problem = validate_notify_url(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _signing_key(value: str) -> str:
+    if len(value) < 32:
+        raise ValueError(
+            "must be at least 32 characters (generate one with `openssl rand -hex 32`)"
+        )
+    return value
+
+
+Token = Annotated[NonEmptyText, Field(repr=False)]
+NotifyUrl = Annotated[str, Field(strict=True), AfterValidator(_notify_url)]
+
+
+class Defaults(StrictModel):
+    """Per-check timing and thresholds, unless a check file says otherwise."""
+
+    interval: PositiveDuration = timedelta(seconds=30)
+    timeout: PositiveDuration = timedelta(seconds=10)
+    confirm: Count = 2
+    retry_interval: PositiveDuration = timedelta(seconds=5)
+    recover: Count = 2
+    maintenance_grace: Duration = timedelta(0)
+    maintenance_max: PositiveDuration = timedelta(hours=24)
+
+
+class ProberFault(StrictModel):
+    """When so many checks fail on the network at once that sitewatch suspects itself."""
+
+    ratio: Annotated[float, Field(strict=True, gt=0, le=1)] = 0.8
+    min_checks: Count = 5
+
+
+class Customer(StrictModel):
+    """A customer: owns checks and declares maintenance windows with its token."""
+
+    id: Identifier
+    name: NonEmptyText
+    token: Token
+
+
+class Operator(StrictModel):
+    """An on-call engineer: acknowledges and resolves tickets, is paged at `notify`."""
+
+    id: Identifier
+    token: Token
+    notify: Annotated[tuple[NotifyUrl, ...], Field(min_length=1, repr=False)]
+
+
+class Paging(StrictModel):
+    """How pages are delivered: retries, the fallback channels, acknowledge links."""
+
+    max_attempts: Count = 8
+    retry_initial: PositiveDuration = timedelta(seconds=10)
+    retry_max: PositiveDuration = timedelta(minutes=10)
+    fallback: Annotated[tuple[NotifyUrl, ...], Field(repr=False)] = ()
+    """Apprise URLs told about a page its target could not receive."""
+    ack_link_ttl: PositiveDuration = timedelta(hours=24)
+    signing_key: Annotated[
+        Annotated[str, Field(strict=True), AfterValidator(_signing_key)] | None,
+        Field(repr=False),
+    ] = None
+    """Signs acknowledge links; unset, a key generated once is kept in the database."""
+
+
+def paging_problems(source: YamlSource, paging: Paging) -> list[ConfigProblem]:
+    """Check what the schema cannot: retry_max is not shorter than retry_initial."""
+    if paging.retry_max >= paging.retry_initial:
+        return []
+    message = (
+        f"must not be shorter than retry_initial ({format_duration(paging.retry_initial)}),"
+        f" got {format_duration(paging.retry_max)}"
+    )
+    return [source.problem(("paging", "retry_max"), message)]
+
+
+class EscalationLevel(StrictModel):
+    """Whom to page once a ticket has been open for `after`."""
+
+    after: Duration
+    notify: Annotated[tuple[Text, ...], Field(min_length=1)]
+
+
+class Escalation(StrictModel):
+    """The levels of paging, and how often to repeat the highest level reached."""
+
+    repeat_every: Duration = timedelta(minutes=5)
+    levels: tuple[EscalationLevel, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything sitewatch runs on, validated and resolved."""
+
+    source: Path
+    listen_host: str
+    listen_port: int
+    database: Path
+    checks_dir: Path
+    public_url: str
+    defaults: Defaults
+    prober_fault: ProberFault
+    customers: tuple[Customer, ...]
+    operators: tuple[Operator, ...]
+    escalation: Escalation
+    max_concurrent_probes: int
+    checks: tuple[CheckSpec, ...]
+    schedules: tuple[Schedule, ...] = ()
+    """On-call schedules, which escalation levels may name besides operators."""
+    recurring_maintenance: tuple[RecurringMaintenance, ...] = ()
+    """Planned events that recur on a rule (see `recurring.py`)."""
+    paging: Paging = field(default_factory=Paging)
+    """Page delivery: retries, fallback channels, acknowledge links."""
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    """Every token, notify URL and value taken from the environment: never output."""
+    service_secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    """The secrets of the service itself (tokens, notify URLs, signing key, config
+    values from the environment), without the checks' own: few, so cheap to redact."""
+
+    def secrets_about(self, check_id: str | None) -> frozenset[str]:
+        """Return what to redact from text about one check (or about none).
+
+        Text about a check can only hold the service's secrets and that check's own;
+        redacting with every check's secrets would compile a pattern of thousands of
+        alternatives (seconds at 10,000 checks, measured in bench/README.md).
+        """
+        check = self.check(check_id) if check_id else None
+        return self.service_secrets | (check.secrets if check else frozenset())
+
+    def check(self, check_id: str) -> CheckSpec | None:
+        """Return the check with this id, or None."""
+        return next((check for check in self.checks if check.id == check_id), None)
+
+    def customer(self, customer_id: str) -> Customer | None:
+        """Return the customer with this id, or None."""
+        return next((c for c in self.customers if c.id == customer_id), None)
+
+    def operator(self, operator_id: str) -> Operator | None:
+        """Return the operator with this id, or None."""
+        return next((o for o in self.operators if o.id == operator_id), None)

@@ -11,7 +11,16 @@ import pytest
 from sitewatch.clock import FakeClock
 from sitewatch.maintenance import WindowBook
 from sitewatch.metrics import Metrics
-from sitewatch.model import CheckSpec, ProbeResult, ResultKind, State, TicketState
+from sitewatch.model import (
+    CheckSpec,
+    Classification,
+    MaintenanceKind,
+    ProbeResult,
+    ResultKind,
+    State,
+    TicketState,
+    Window,
+)
 from sitewatch.monitor import Monitor
 from sitewatch.outages import CheckStatus, Transition
 from sitewatch.paging.pages import PagePlanner
@@ -60,13 +69,15 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     await store.close()
 
 
-def build_monitor(store: SqliteStore, clock: FakeClock) -> Monitor:
+def build_monitor(
+    store: SqliteStore, clock: FakeClock, windows: WindowBook | None = None
+) -> Monitor:
     return Monitor(
         [CHECK],
         store=store,
         metrics=Metrics(),
         clock=clock,
-        windows=WindowBook(),
+        windows=windows or WindowBook(),
         maintenance_grace=timedelta(0),
         guard=ProberFaultGuard({CHECK.id}, ratio=0.8, min_checks=5),
     )
@@ -132,3 +143,32 @@ async def test_a_restarted_monitor_resumes_the_outage_without_a_second_ticket(
     tickets = await store.list_tickets()
     assert len(tickets) == 1
     assert tickets[0].recovered_at == clock.now()
+
+
+async def test_the_tick_turns_a_planned_outage_into_an_overrun_when_its_window_ends(
+    store: SqliteStore,
+) -> None:
+    clock = FakeClock()
+    window = Window(
+        id="1",
+        customer="acme",
+        checks=(),
+        kind=MaintenanceKind.OS_UPGRADE,
+        start=clock.now(),
+        end=clock.now() + timedelta(minutes=1),
+        declared_at=clock.now(),
+        declared_by="customer:acme",
+    )
+    monitor = build_monitor(store, clock, WindowBook([window]))
+    await monitor.start()
+    await probe(monitor, clock, ResultKind.CONNECT)
+    await probe(monitor, clock, ResultKind.CONNECT)
+    assert monitor.views()[0].status.state is State.MAINTENANCE
+    assert await store.list_tickets() == []
+
+    await clock.advance(timedelta(minutes=1))
+    await monitor.tick()
+
+    assert monitor.views()[0].status.state is State.DOWN
+    [ticket] = await store.list_tickets()
+    assert ticket.classification is Classification.OVERRUN

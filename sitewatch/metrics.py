@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from sitewatch.model import Cause, Classification, ProbeResult, ResultKind, State, Window
+from sitewatch.checkmetrics import CheckMetrics
+from sitewatch.model import Cause, Classification, ProbeResult, State, Window
 
-# Probe durations range from a fast loopback logon (ms) to a probe timeout (s).
-_PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 # Lateness should stay in milliseconds; seconds mean overload. The sub-millisecond and
 # 2 ms bounds resolve a healthy prober's p50/p99 (bench/README.md); 30 s and 60 s
 # tell how long a stall of the event loop lasted, where 10 s would only say "more".
@@ -39,36 +39,25 @@ _DELIVERY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
 
 class Metrics:
-    """Own a CollectorRegistry and every instrument sitewatch exports."""
+    """Own a CollectorRegistry and every instrument sitewatch exports.
+
+    The per-check families live in `checks`, a compact table (checkmetrics.py); the
+    rest are prometheus_client instruments in a registry of their own. `registry`
+    yields both, in that order, for whoever reads samples; `render` lets the table
+    write its own text, and prometheus_client the rest. A new instrument therefore
+    goes into `self._instruments` (a test compares `render` with `registry`).
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.checks = CheckMetrics()
+        self._instruments = CollectorRegistry()
         self.registry = registry or CollectorRegistry()
-        r = self.registry
-        self.probe_duration = Histogram(
-            "sitewatch_probe_duration_seconds",
-            "Duration of one probe (a whole scripted logon).",
-            ["check", "customer"],
-            buckets=_PROBE_BUCKETS,
-            registry=r,
-        )
-        self.probe_results = Counter(
-            "sitewatch_probe_results_total",
-            "Probe results by kind (ok or a failure kind).",
-            ["check", "customer", "result"],
-            registry=r,
-        )
-        self.check_up = Gauge(
-            "sitewatch_check_up",
-            "1 when the check is up, else 0.",
-            ["check", "customer"],
-            registry=r,
-        )
-        self.check_state = Gauge(
-            "sitewatch_check_state",
-            "1 for the check's current state, 0 for the others.",
-            ["check", "customer", "state"],
-            registry=r,
-        )
+        self.registry.register(self.checks)
+        self.registry.register(self._instruments)
+        # Renders may overlap (two scrapers, each on a worker thread): one at a time
+        # keeps the peak memory to one copy of the text.
+        self._rendering = threading.Lock()
+        r = self._instruments
         self.maintenance_active = Gauge(
             "sitewatch_maintenance_active",
             "Planned events in progress for the customer.",
@@ -145,10 +134,7 @@ class Metrics:
     def register_checks(self, checks: Iterable[tuple[str, str]]) -> None:
         """Create every per-check series at start-up so dashboards see them at once."""
         for check, customer in checks:
-            self.probe_duration.labels(check, customer)
-            self.set_state(check, customer, State.UNKNOWN)
-            for kind in ResultKind:
-                self.probe_results.labels(check, customer, kind.value)
+            self.checks.add(check, customer)
 
     def register_customers(self, customers: Iterable[str]) -> None:
         """Create every per-customer series at start-up."""
@@ -170,19 +156,19 @@ class Metrics:
 
     def observe_probe(self, customer: str, result: ProbeResult) -> None:
         """Count one probe result and its duration."""
-        self.probe_duration.labels(result.check_id, customer).observe(
-            result.duration.total_seconds()
-        )
-        self.probe_results.labels(result.check_id, customer, result.kind.value).inc()
+        self.checks.observe(result.check_id, customer, result.kind, result.duration.total_seconds())
 
     def set_state(self, check: str, customer: str, state: State) -> None:
         """Show the check's state on both state gauges."""
-        self.check_up.labels(check, customer).set(1 if state is State.UP else 0)
-        for candidate in State:
-            self.check_state.labels(check, customer, candidate.value).set(
-                1 if candidate is state else 0
-            )
+        self.checks.set_state(check, customer, state)
+
+    def render_chunks(self) -> list[bytes]:
+        """Return every metric in the Prometheus text format, in chunks; any thread may call it."""
+        with self._rendering:
+            chunks = list(self.checks.render())
+            chunks.append(generate_latest(self._instruments))
+            return chunks
 
     def render(self) -> bytes:
-        """Return the registry in the Prometheus text format."""
-        return generate_latest(self.registry)
+        """Return every metric in the Prometheus text format; any thread may call it."""
+        return b"".join(self.render_chunks())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -9,16 +11,33 @@ from aiohttp import web
 from sitewatch.api.common import METRICS, MONITOR, caller, iso
 from sitewatch.monitor import CheckView
 
+log = logging.getLogger(__name__)
+
 
 async def healthz(request: web.Request) -> web.Response:
     """Say that the service answers."""
     return web.json_response({"status": "ok"})
 
 
-async def metrics(request: web.Request) -> web.Response:
-    """Expose every metric in the Prometheus text format."""
-    body = request.app[METRICS].render()
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Expose every metric in the Prometheus text format.
+
+    The text of 20,000 checks is ~70 MiB and takes ~0.12 s to write: a worker thread
+    writes it while the event loop goes on probing, and it goes out chunk by chunk
+    rather than through one more copy of the whole.
+    """
+    chunks = await asyncio.to_thread(request.app[METRICS].render_chunks)
+    response = web.StreamResponse(headers={"Content-Type": "text/plain; version=0.0.4"})
+    response.content_length = sum(len(chunk) for chunk in chunks)
+    await response.prepare(request)
+    try:
+        for chunk in chunks:
+            await response.write(chunk)
+        await response.write_eof()
+    except ConnectionError:
+        # The scraper went away (its timeout, say): nothing to answer, nothing broken.
+        log.info("/metrics: the client closed the connection before the end")
+    return response
 
 
 def check_json(view: CheckView) -> dict[str, Any]:

@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 RUNNER = web.AppKey("runner", asyncio.Task[None])
 
 HOUSEKEEPING_EVERY = timedelta(seconds=1)
-RESULT_RETENTION = timedelta(days=7)
 WINDOW_MEMORY = timedelta(days=1)
 """How long after its end a window stays in memory (the store keeps it for good)."""
 
@@ -83,7 +82,9 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
             schedule=RecurringSchedule(settings.recurring_maintenance),
         )
         app[WINDOWS] = windows
-        app[STATS] = statsreader.reader_for(settings, store, clock, retention=RESULT_RETENTION)
+        app[STATS] = statsreader.reader_for(
+            settings, store, clock, retention=settings.result_retention
+        )
         pager = await open_pager(settings, store=store, clock=clock, metrics=metrics)
         app[PAGER] = pager
         monitor = Monitor(
@@ -156,7 +157,9 @@ async def _run_loops(
         )
         async with asyncio.TaskGroup() as group:
             group.create_task(scheduler.run())
-            group.create_task(_housekeeping(clock, metrics, monitor, store, windows))
+            group.create_task(
+                _housekeeping(clock, metrics, monitor, store, windows, settings.result_retention)
+            )
             # Paging runs beside probing, never on its path: a slow channel delays pages only.
             group.create_task(pager.dispatcher.run())
             group.create_task(pager.escalator.run())
@@ -165,7 +168,12 @@ async def _run_loops(
 
 
 async def _housekeeping(
-    clock: Clock, metrics: Metrics, monitor: Monitor, store: Store, windows: WindowBook
+    clock: Clock,
+    metrics: Metrics,
+    monitor: Monitor,
+    store: Store,
+    windows: WindowBook,
+    retention: timedelta,
 ) -> None:
     """Once a second: overruns, batched writes, open-ticket gauge; hourly: pruning, windows."""
     last_prune = clock.monotonic() - 3600
@@ -176,7 +184,7 @@ async def _housekeeping(
             metrics.tickets_open.set(await store.count_open_tickets())
             if clock.monotonic() - last_prune >= 3600:
                 last_prune = clock.monotonic()
-                await store.prune_results(clock.now() - RESULT_RETENTION)
+                await store.prune_results(clock.now() - retention)
                 _keep_windows_current(windows, monitor, clock.now())
         except Exception:
             # A bug must not stop the loop that saves state and finds overruns.

@@ -164,7 +164,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from sitewatch.app import RESULT_RETENTION
     from sitewatch.statsreader import read_database
     from sitewatch.statsreport import as_json, parse_bound, period_between, render_table
 
@@ -182,6 +181,6 @@ def _stats(args: argparse.Namespace) -> int:
     if not settings.database.exists():
         print(f"no database at {settings.database}: has sitewatch run with it?", file=sys.stderr)
         return EXIT_INVALID
-    stats = asyncio.run(read_database(settings, period, clock, retention=RESULT_RETENTION))
+    stats = asyncio.run(read_database(settings, period, clock, retention=settings.result_retention))
     print(render_table(as_json(stats)))
     return EXIT_OK

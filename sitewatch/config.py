@@ -20,7 +20,7 @@ from sitewatch.checks import load_checks
 from sitewatch.model import CheckSpec
 from sitewatch.recurring import RecurringMaintenance, recurring_problems
 from sitewatch.schedules import ScheduleEntry, build_schedules, schedule_problems
-from sitewatch.schema import Count, StrictModel, Text, one_per_key, validate
+from sitewatch.schema import Count, PositiveDuration, StrictModel, Text, one_per_key, validate
 from sitewatch.settings import (
     Customer,
     Defaults,
@@ -109,6 +109,7 @@ class _ConfigFile(StrictModel):
     checks: Text = "../checks"
     public_url: Annotated[str, Field(strict=True), AfterValidator(_http_url)] | None = None
     max_concurrent_probes: Count = 256
+    result_retention: PositiveDuration = timedelta(days=7)
     defaults: Defaults = Defaults()
     prober_fault: ProberFault = ProberFault()
     customers: tuple[Customer, ...] = ()
@@ -193,6 +194,7 @@ def _settings(
         operators=parsed.operators,
         escalation=parsed.escalation,
         max_concurrent_probes=parsed.max_concurrent_probes,
+        result_retention=parsed.result_retention,
         checks=checks,
         schedules=build_schedules(parsed.schedules),
         recurring_maintenance=parsed.recurring_maintenance,

@@ -179,6 +179,8 @@ class Settings:
     escalation: Escalation
     max_concurrent_probes: int
     checks: tuple[CheckSpec, ...]
+    result_retention: timedelta = timedelta(days=7)
+    """How long raw probe results are kept (outages, windows and tickets stay)."""
     schedules: tuple[Schedule, ...] = ()
     """On-call schedules, which escalation levels may name besides operators."""
     recurring_maintenance: tuple[RecurringMaintenance, ...] = ()

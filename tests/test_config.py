@@ -122,6 +122,7 @@ def test_a_minimal_config_takes_the_documented_defaults(site: Site) -> None:
     assert settings.public_url == "http://127.0.0.1:8080"
     assert settings.database == (site.root / "config" / "var" / "sitewatch.db").resolve()
     assert settings.max_concurrent_probes == 256
+    assert settings.result_retention == timedelta(days=7)
     assert settings.defaults.interval == timedelta(seconds=30)
     assert settings.defaults.maintenance_max == timedelta(hours=24)
     assert (settings.prober_fault.ratio, settings.prober_fault.min_checks) == (0.8, 5)

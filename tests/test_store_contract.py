@@ -467,6 +467,17 @@ async def test_changing_and_cancelling_a_window_keep_an_audit_trail(store: Store
     ]
 
 
+async def test_a_cancelled_window_never_changes_afterwards(store: Store) -> None:
+    stored = await store.add_window(window(10, 70))
+    cancelled = await store.cancel_window(stored.id, "acme", at(1))
+
+    unchanged = await store.change_window_end(stored.id, at(90), "alice", at(2))
+
+    assert unchanged == cancelled
+    changes = await store.window_changes(stored.id)
+    assert [c.action for c in changes] == ["declared", "cancelled"]
+
+
 @pytest.mark.parametrize("window_id", ["2", "abc", "-1", "", "99999999999999999999", "01"])
 async def test_an_unknown_window_id_of_any_form_is_reported_not_crashed_on(
     store: Store, window_id: str

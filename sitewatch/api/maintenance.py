@@ -168,6 +168,9 @@ async def change(request: web.Request) -> web.Response:
         raise ApiError(end.status, end.message)
     stored = await request.app[STORE].change_window_end(window.id, end, who.label, now)
     request.app[WINDOWS].put(stored)
+    if stored.cancelled_at is not None:
+        # Cancelled between our read and the write: the store kept it cancelled.
+        raise ApiError(409, f"window {window.id} was cancelled; it can no longer change")
     return web.json_response(window_json(stored, request))
 
 

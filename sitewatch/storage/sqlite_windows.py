@@ -59,8 +59,15 @@ def list_windows(
 def change_window_end(
     conn: sqlite3.Connection, window_id: str, end: datetime, by: str, at: datetime
 ) -> Window:
-    """Move a window's end and audit it; LookupError if there is no such window."""
+    """Move a window's end and audit it; LookupError if there is no such window.
+
+    A window cancelled meanwhile (the API checked an earlier read) stays as it is:
+    the caller gets it back cancelled, and the audit trail never shows a change
+    after a cancellation.
+    """
     window = _existing_window(conn, window_id)
+    if window.cancelled_at is not None:
+        return window
     conn.execute("UPDATE windows SET end_at = ? WHERE id = ?", (to_us(end), int(window.id)))
     detail = f"end {_iso(window.end)} -> {_iso(end)}"
     _audit(conn, WindowChange(window.id, at, by, "changed", detail))

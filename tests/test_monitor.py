@@ -12,7 +12,6 @@ from sitewatch.clock import FakeClock
 from sitewatch.maintenance import WindowBook
 from sitewatch.metrics import Metrics
 from sitewatch.model import (
-    CheckSpec,
     Classification,
     MaintenanceKind,
     ProbeResult,
@@ -27,18 +26,9 @@ from sitewatch.paging.pages import PagePlanner
 from sitewatch.proberfault import ProberFaultGuard
 from sitewatch.storage import TransitionRecord
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
+from tests.builders import make_check
 
-CHECK = CheckSpec(
-    id="portal",
-    customer="acme",
-    name="Portal",
-    interval=timedelta(seconds=30),
-    timeout=timedelta(seconds=10),
-    confirm=2,
-    recover=2,
-    retry_interval=timedelta(seconds=5),
-    steps=(),
-)
+CHECK = make_check("portal")
 
 
 class FlakyWrites:

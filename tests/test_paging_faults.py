@@ -12,25 +12,16 @@ import pytest
 from sitewatch.clock import FakeClock
 from sitewatch.maintenance import WindowBook
 from sitewatch.metrics import Metrics
-from sitewatch.model import CheckSpec, ProbeResult, ResultKind
+from sitewatch.model import ProbeResult, ResultKind
 from sitewatch.monitor import Monitor
 from sitewatch.paging.faults import FaultPager
 from sitewatch.paging.pages import PageKind
 from sitewatch.proberfault import ProberFaultGuard
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
+from tests.builders import make_check
 from tests.paging_support import T0, planner
 
-BASE = CheckSpec(
-    id="check-0",
-    customer="acme",
-    name="a check",
-    interval=timedelta(seconds=30),
-    timeout=timedelta(seconds=10),
-    confirm=2,
-    recover=2,
-    retry_interval=timedelta(seconds=5),
-    steps=(),
-)
+BASE = make_check("check-0")
 CHECKS = [replace(BASE, id=f"check-{n}") for n in range(5)]
 
 

@@ -17,24 +17,10 @@ import pytest
 from sitewatch.clock import FakeClock
 from sitewatch.model import CheckSpec, ProbeResult, ResultKind
 from sitewatch.scheduler import Scheduler
+from tests.builders import make_check
 
 START = 1000.0
 """FakeClock's monotonic time when a test begins."""
-
-
-def make_check(check_id: str, interval: float = 30.0, retry: float = 5.0) -> CheckSpec:
-    """Build a check with the given interval and retry interval in seconds."""
-    return CheckSpec(
-        id=check_id,
-        customer="acme",
-        name=f"Check {check_id}",
-        interval=timedelta(seconds=interval),
-        timeout=timedelta(seconds=10),
-        confirm=2,
-        recover=2,
-        retry_interval=timedelta(seconds=retry),
-        steps=(),
-    )
 
 
 class FixedOffsets(random.Random):

@@ -43,9 +43,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from sitewatch.api.checks import metrics as metrics_route
 from sitewatch.api.common import METRICS
-from sitewatch.checkmetrics import PROBE_BUCKETS
-from sitewatch.metrics import Metrics
 from sitewatch.model import ProbeResult, ResultKind, State
+from sitewatch.stats.checkmetrics import PROBE_BUCKETS
+from sitewatch.stats.metrics import Metrics
 
 WAYS = ("before", "collector", "direct")
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sitewatch.clock import SystemClock
 from sitewatch.model import CheckSpec, ProbeResult, ResultKind
-from sitewatch.scheduler import Scheduler
+from sitewatch.probing.scheduler import Scheduler
 
 
 def make_checks(count: int, interval: float) -> list[CheckSpec]:

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import aiohttp
 from aiohttp import web
 
-from sitewatch import statsreader
 from sitewatch.api import add_routes
+from sitewatch.api.auth import Principal, Role, TokenBook
 from sitewatch.api.common import (
     CLOCK,
     MAX_BODY_BYTES,
@@ -28,18 +28,18 @@ from sitewatch.api.common import (
     json_errors,
 )
 from sitewatch.api.stats import STATS
-from sitewatch.auth import Principal, Role, TokenBook
 from sitewatch.clock import Clock, SystemClock
-from sitewatch.maintenance import WindowBook
-from sitewatch.metrics import Metrics
+from sitewatch.config.settings import Settings
 from sitewatch.model import CheckSpec, ProbeResult
-from sitewatch.monitor import Monitor
+from sitewatch.outages.monitor import Monitor
+from sitewatch.outages.proberfault import ProberFaultGuard
+from sitewatch.outages.recurrence import RecurringSchedule
+from sitewatch.outages.windowbook import WindowBook
 from sitewatch.paging.pager import Pager, open_pager
-from sitewatch.proberfault import ProberFaultGuard
-from sitewatch.probes.http import HttpLogonProbe
-from sitewatch.recurring import RecurringSchedule
-from sitewatch.scheduler import Scheduler
-from sitewatch.settings import Settings
+from sitewatch.probing.http import HttpLogonProbe
+from sitewatch.probing.scheduler import Scheduler
+from sitewatch.stats import reader as statsreader
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store
 from sitewatch.storage.sqlite import open_sqlite_store
 

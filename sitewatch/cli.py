@@ -15,9 +15,9 @@ from aiohttp import web
 
 from sitewatch import __version__
 from sitewatch.clock import SystemClock
-from sitewatch.config import ConfigError, Settings, default_config_path, load_settings
-from sitewatch.durations import format_duration
+from sitewatch.config.loader import ConfigError, Settings, default_config_path, load_settings
 from sitewatch.model import CheckSpec, ProbeResult
+from sitewatch.model.durations import format_duration
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -103,7 +103,7 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 async def _probe_once(spec: CheckSpec) -> ProbeResult:
-    from sitewatch.probes.http import HttpLogonProbe
+    from sitewatch.probing.http import HttpLogonProbe
 
     async with aiohttp.TCPConnector() as connector:
         return await HttpLogonProbe(connector, SystemClock()).run(spec)
@@ -158,14 +158,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from sitewatch.demo import run_demo
+    from sitewatch.demo.tour import run_demo
 
     return asyncio.run(run_demo())
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from sitewatch.statsreader import read_database
-    from sitewatch.statsreport import as_json, parse_bound, period_between, render_table
+    from sitewatch.stats.reader import read_database
+    from sitewatch.stats.report import as_json, parse_bound, period_between, render_table
 
     settings = _load(args)
     if settings is None:

@@ -21,16 +21,19 @@ from pytest_aiohttp import AiohttpClient
 from sitewatch.api.common import STORE, WINDOWS
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
-from sitewatch.config import Settings, load_settings
+from sitewatch.config.loader import Settings, load_settings
 from sitewatch.model import (
+    CheckStatus,
     Classification,
     MaintenanceKind,
+    Outage,
     ResultKind,
     State,
     Ticket,
+    Transition,
+    TransitionKind,
     Window,
 )
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
 from tests.harness import (
     CUSTOMER_TOKEN,
     ENV,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from sitewatch.simsite import SimulatedSite
+from sitewatch.demo.site import SimulatedSite
 from tests.api_harness import Api, start_api
 from tests.paging_support import Webhook
 

@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 
 from sitewatch.clock import FakeClock
-from sitewatch.model import Classification, ResultKind, Ticket, TicketState
-from sitewatch.oncall import Resolver, Schedule
+from sitewatch.model import Classification, ResultKind, Schedule, Ticket, TicketState
+from sitewatch.paging.channels import Channels
 from sitewatch.paging.escalation import Level
 from sitewatch.paging.links import AckLinks
-from sitewatch.paging.pages import Channels
+from sitewatch.paging.oncall import Resolver
 from sitewatch.paging.planner import Planner
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpClient
 from sitewatch.api.common import MONITOR, SETTINGS
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
-from sitewatch.config import load_settings
+from sitewatch.config.loader import load_settings
 from sitewatch.model import ProbeResult, ResultKind
 from tests.api_harness import RECURRING, Api, start_api
 from tests.harness import ENV, ServiceConfig

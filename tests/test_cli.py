@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from sitewatch.simsite import SimulatedSite, SiteMode
+from sitewatch.demo.site import SimulatedSite, SiteMode
 from tests.harness import (
     CUSTOMER_TOKEN,
     PROBE_PASSWORD,

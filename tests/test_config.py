@@ -10,7 +10,7 @@ from textwrap import dedent
 
 import pytest
 
-from sitewatch.config import (
+from sitewatch.config.loader import (
     ConfigError,
     ConfigProblem,
     Settings,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sitewatch.metrics import Metrics
+from sitewatch.stats.metrics import Metrics
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
 RULES = CONTRIB / "prometheus-rules.yml"

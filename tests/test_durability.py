@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sitewatch.simsite import SimulatedSite, SiteMode
+from sitewatch.demo.site import SimulatedSite, SiteMode
 from tests.harness import (
     ENV,
     Service,

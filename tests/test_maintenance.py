@@ -9,25 +9,27 @@ from pytest_aiohttp import AiohttpClient
 
 from sitewatch.api.common import MONITOR, STORE, WINDOWS
 from sitewatch.clock import FakeClock
-from sitewatch.maintenance import (
-    Declaration,
-    Rejection,
-    WindowBook,
-    cancel,
-    change_end,
-    config_rejection,
-    declare,
-)
+from sitewatch.config.recurring import RecurringMaintenance
 from sitewatch.model import (
+    CheckStatus,
     Classification,
     MaintenanceKind,
+    Outage,
     ResultKind,
     State,
     TicketState,
     Window,
 )
-from sitewatch.outages import CheckStatus, Outage
-from sitewatch.recurring import RecurringMaintenance, RecurringSchedule
+from sitewatch.outages.recurrence import RecurringSchedule
+from sitewatch.outages.windowbook import WindowBook
+from sitewatch.outages.windows import (
+    Declaration,
+    Rejection,
+    cancel,
+    change_end,
+    config_rejection,
+    declare,
+)
 from sitewatch.storage.sqlite import open_sqlite_store
 from tests.api_harness import start_api
 

@@ -32,10 +32,19 @@ from pytest_aiohttp import AiohttpClient
 from sitewatch.api.common import CLOCK, STORE
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
-from sitewatch.config import load_settings
-from sitewatch.metrics import Metrics
-from sitewatch.model import Cause, Classification, ProbeResult, ResultKind, State
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.config.loader import load_settings
+from sitewatch.model import (
+    Cause,
+    CheckStatus,
+    Classification,
+    Outage,
+    ProbeResult,
+    ResultKind,
+    State,
+    Transition,
+    TransitionKind,
+)
+from sitewatch.stats.metrics import Metrics
 from tests.harness import CUSTOMER_TOKEN, ENV, OPERATOR_TOKEN, ServiceConfig, logon_check
 
 # The contract's table (DESIGN.md "Metrics"); the parser names counters without `_total`.

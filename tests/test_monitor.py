@@ -9,21 +9,22 @@ from pathlib import Path
 import pytest
 
 from sitewatch.clock import FakeClock
-from sitewatch.maintenance import WindowBook
-from sitewatch.metrics import Metrics
 from sitewatch.model import (
+    CheckStatus,
     Classification,
     MaintenanceKind,
+    PagePlanner,
     ProbeResult,
     ResultKind,
     State,
     TicketState,
+    Transition,
     Window,
 )
-from sitewatch.monitor import Monitor
-from sitewatch.outages import CheckStatus, Transition
-from sitewatch.paging.pages import PagePlanner
-from sitewatch.proberfault import ProberFaultGuard
+from sitewatch.outages.monitor import Monitor
+from sitewatch.outages.proberfault import ProberFaultGuard
+from sitewatch.outages.windowbook import WindowBook
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import TransitionRecord
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.builders import make_check

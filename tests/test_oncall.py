@@ -10,16 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sitewatch.config import ConfigError, load_settings
-from sitewatch.oncall import (
+from sitewatch.config.loader import ConfigError, load_settings
+from sitewatch.model import Override, Rotation, Schedule, Weekday
+from sitewatch.paging.oncall import (
     NobodyReason,
-    Override,
     Reached,
     Resolver,
-    Rotation,
-    Schedule,
     Unresolved,
-    Weekday,
     coverage,
     next_handoff,
     on_call,

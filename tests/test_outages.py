@@ -9,14 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sitewatch.model import (
+    CheckStatus,
     Classification,
     MaintenanceKind,
     ProbeResult,
     ResultKind,
     State,
+    TransitionKind,
     Window,
 )
-from sitewatch.outages import CheckStatus, Policy, TransitionKind, observe, tick
+from sitewatch.outages.rules import Policy, observe, tick
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 CHECK, CUSTOMER = "acme-portal", "acme"

@@ -14,10 +14,19 @@ from pytest_aiohttp import AiohttpClient
 from sitewatch.api.common import PAGER, STORE
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
-from sitewatch.config import load_settings
-from sitewatch.model import Cause, Classification, ResultKind, State, TicketState
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
-from sitewatch.paging.pages import PageKind
+from sitewatch.config.loader import load_settings
+from sitewatch.model import (
+    Cause,
+    CheckStatus,
+    Classification,
+    Outage,
+    PageKind,
+    ResultKind,
+    State,
+    TicketState,
+    Transition,
+    TransitionKind,
+)
 from tests.harness import ENV, OPERATOR_TOKEN, ServiceConfig
 from tests.paging_support import T0
 

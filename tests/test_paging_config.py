@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sitewatch.config import ConfigError, Settings, load_settings, validate_notify_url
+from sitewatch.config.loader import ConfigError, Settings, load_settings, validate_notify_url
 from tests.harness import ENV, ServiceConfig
 
 SIGNING_KEY = "0123456789abcdef0123456789abcdef-signing"

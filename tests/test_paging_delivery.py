@@ -15,21 +15,26 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from sitewatch.clock import FakeClock
-from sitewatch.metrics import Metrics
-from sitewatch.model import Classification, ResultKind, State
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
-from sitewatch.paging.dispatcher import Dispatcher
-from sitewatch.paging.notifier import AppriseNotifier, with_url_credentials
-from sitewatch.paging.pages import (
-    Channels,
+from sitewatch.model import (
+    CheckStatus,
+    Classification,
     Delivery,
+    Outage,
     Page,
     PageKind,
     PageRow,
     PageState,
+    ResultKind,
+    State,
+    Transition,
+    TransitionKind,
 )
+from sitewatch.paging.channels import Channels
+from sitewatch.paging.dispatcher import Dispatcher
+from sitewatch.paging.notifier import AppriseNotifier, with_url_credentials
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy, after_attempt
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.paging_support import T0, Webhook, at, planner, poll
 

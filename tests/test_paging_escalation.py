@@ -10,13 +10,23 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sitewatch.clock import FakeClock
-from sitewatch.metrics import Metrics
-from sitewatch.model import Classification, ResultKind, State, TicketState
-from sitewatch.oncall import Rotation, Schedule
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.model import (
+    CheckStatus,
+    Classification,
+    EscalationCandidate,
+    Outage,
+    PageKind,
+    ResultKind,
+    Rotation,
+    Schedule,
+    State,
+    TicketState,
+    Transition,
+    TransitionKind,
+)
 from sitewatch.paging.escalation import Level, due_rounds
 from sitewatch.paging.escalator import Escalator
-from sitewatch.paging.pages import EscalationCandidate, PageKind
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.paging_support import T0, at, planner, poll, running, ticket
 

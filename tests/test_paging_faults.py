@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from sitewatch.clock import FakeClock
-from sitewatch.maintenance import WindowBook
-from sitewatch.metrics import Metrics
-from sitewatch.model import ProbeResult, ResultKind
-from sitewatch.monitor import Monitor
+from sitewatch.model import PageKind, ProbeResult, ResultKind
+from sitewatch.outages.monitor import Monitor
+from sitewatch.outages.proberfault import ProberFaultGuard
+from sitewatch.outages.windowbook import WindowBook
 from sitewatch.paging.faults import FaultPager
-from sitewatch.paging.pages import PageKind
-from sitewatch.proberfault import ProberFaultGuard
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.builders import make_check
 from tests.paging_support import T0, planner

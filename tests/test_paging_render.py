@@ -7,10 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from sitewatch.model import Cause, TicketState
+from sitewatch.model import Cause, Page, PageKind, PageRow, PageState, Target, TicketState
 from sitewatch.paging import render
 from sitewatch.paging.escalation import Level
-from sitewatch.paging.pages import Page, PageKind, PageRow, PageState, Target
 from tests.paging_support import SECRET, at, planner, ticket
 
 ACK = "https://sitewatch.example/ack/TOKEN"

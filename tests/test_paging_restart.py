@@ -8,14 +8,22 @@ from datetime import timedelta
 from pathlib import Path
 
 from sitewatch.clock import FakeClock
-from sitewatch.metrics import Metrics
-from sitewatch.model import Classification, ResultKind, State
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.model import (
+    CheckStatus,
+    Classification,
+    Outage,
+    PageState,
+    ResultKind,
+    State,
+    Transition,
+    TransitionKind,
+)
+from sitewatch.paging.channels import Channels
 from sitewatch.paging.dispatcher import Dispatcher
 from sitewatch.paging.notifier import AppriseNotifier
-from sitewatch.paging.pages import Channels, PageState
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.paging_support import T0, Webhook, planner, poll, running
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from sitewatch.simsite import SimulatedSite, SiteMode
+from sitewatch.demo.site import SimulatedSite, SiteMode
 from tests.harness import (
     OPERATOR_TOKEN,
     PROBE_PASSWORD,

@@ -13,10 +13,10 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from sitewatch.clock import SystemClock
+from sitewatch.demo.site import SimulatedSite, SiteMode
 from sitewatch.model import CheckSpec, Expectation, Method, ProbeResult, ResultKind, Step
-from sitewatch.probes import PROBES
-from sitewatch.probes.http import BODY_LIMIT, HttpLogonProbe, redact
-from sitewatch.simsite import SimulatedSite, SiteMode
+from sitewatch.probing.http import BODY_LIMIT, HttpLogonProbe, redact
+from sitewatch.probing.probe import PROBES
 
 CSRF = {"csrf": re.compile(r'name="csrf" value="([^"]+)"')}
 LOGGED_ON = Expectation(status=(302,), body_lacks="Invalid password", cookie="session")

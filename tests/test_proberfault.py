@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sitewatch.model import ResultKind
-from sitewatch.proberfault import FaultChange, ProberFaultGuard
+from sitewatch.outages.proberfault import FaultChange, ProberFaultGuard
 
 CONNECT, OK, HTTP = ResultKind.CONNECT, ResultKind.OK, ResultKind.HTTP_STATUS
 

@@ -11,10 +11,11 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from sitewatch.clock import FakeClock
-from sitewatch.config import ConfigError
-from sitewatch.model import ProbeResult, ResultKind, Window
-from sitewatch.outages import CheckStatus, Policy, TransitionKind, observe, tick
-from sitewatch.recurring import RecurringMaintenance, RecurringSchedule
+from sitewatch.config.loader import ConfigError
+from sitewatch.config.recurring import RecurringMaintenance
+from sitewatch.model import CheckStatus, ProbeResult, ResultKind, TransitionKind, Window
+from sitewatch.outages.recurrence import RecurringSchedule
+from sitewatch.outages.rules import Policy, observe, tick
 from tests.api_harness import RECURRING, Api, start_api, write_settings
 
 

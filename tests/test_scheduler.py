@@ -16,7 +16,7 @@ import pytest
 
 from sitewatch.clock import FakeClock
 from sitewatch.model import CheckSpec, ProbeResult, ResultKind
-from sitewatch.scheduler import Scheduler
+from sitewatch.probing.scheduler import Scheduler
 from tests.builders import make_check
 
 START = 1000.0

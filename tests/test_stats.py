@@ -6,16 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sitewatch.model import (
-    Cause,
-    Classification,
-    OutageRecord,
-    ResultKind,
-    Ticket,
-    TicketState,
-)
-from sitewatch.stats import History, Period, Statistics, compute, counted_from
-from sitewatch.statsreport import as_json, parse_bound, period_between, render_table
+from sitewatch.model import Cause, Classification, OutageRecord, ResultKind, Ticket, TicketState
+from sitewatch.stats.compute import History, Period, Statistics, compute, counted_from
+from sitewatch.stats.report import as_json, parse_bound, period_between, render_table
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = Period(T0, T0 + timedelta(days=1))

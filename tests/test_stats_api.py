@@ -13,9 +13,18 @@ from pytest_aiohttp import AiohttpClient
 
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
-from sitewatch.config import load_settings
-from sitewatch.model import Cause, Classification, ProbeResult, ResultKind, State
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.config.loader import load_settings
+from sitewatch.model import (
+    Cause,
+    CheckStatus,
+    Classification,
+    Outage,
+    ProbeResult,
+    ResultKind,
+    State,
+    Transition,
+    TransitionKind,
+)
 from sitewatch.storage.sqlite import open_sqlite_store
 from tests.harness import (
     CUSTOMER_TOKEN,

@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from sitewatch.simsite import SimulatedSite, SiteMode
+from sitewatch.demo.site import SimulatedSite, SiteMode
 from tests.harness import (
     Service,
     ServiceConfig,

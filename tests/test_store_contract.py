@@ -23,16 +23,23 @@ import pytest
 from sitewatch.clock import Clock, FakeClock
 from sitewatch.model import (
     Cause,
+    CheckStatus,
     Classification,
+    DeliveryDecision,
     MaintenanceKind,
+    Outage,
+    Outcome,
+    PageKind,
+    PageRow,
+    PageState,
     ProbeResult,
     ResultKind,
     State,
     TicketState,
+    Transition,
+    TransitionKind,
     Window,
 )
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
-from sitewatch.paging.pages import DeliveryDecision, PageKind, PageRow, PageState
 from sitewatch.storage import STORES, Store, StoreOpener, open_store
 from sitewatch.storage.migrations import MIGRATIONS, SchemaError
 from sitewatch.storage.sqlite import (
@@ -41,7 +48,6 @@ from sitewatch.storage.sqlite import (
     open_sqlite_url,
     parse_sqlite_url,
 )
-from sitewatch.tickets import Outcome
 from tests.paging_support import planner
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -819,7 +825,7 @@ import asyncio, os, signal, sys
 from datetime import datetime
 from pathlib import Path
 from sitewatch.model import Classification, ResultKind, State
-from sitewatch.outages import CheckStatus, Outage, Transition, TransitionKind
+from sitewatch.model import CheckStatus, Outage, Transition, TransitionKind
 from sitewatch.storage.sqlite import open_sqlite_store
 
 async def main():

@@ -16,10 +16,9 @@ from html import escape
 from aiohttp import web
 
 from sitewatch.api.common import CLOCK, METRICS, PAGER, SETTINGS, STORE, iso
-from sitewatch.model import Ticket, TicketState
+from sitewatch.model import Outcome, Ticket, TicketState
+from sitewatch.model.redaction import redact
 from sitewatch.paging.links import AckGrant, Refusal
-from sitewatch.redaction import redact
-from sitewatch.tickets import Outcome
 
 log = logging.getLogger(__name__)
 

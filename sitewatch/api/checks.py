@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from sitewatch.api.common import METRICS, MONITOR, caller, iso
-from sitewatch.monitor import CheckView
+from sitewatch.outages.monitor import CheckView
 
 log = logging.getLogger(__name__)
 

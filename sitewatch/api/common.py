@@ -10,13 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from sitewatch.auth import Principal, Role, TokenBook
+from sitewatch.api.auth import Principal, Role, TokenBook
 from sitewatch.clock import Clock
-from sitewatch.maintenance import WindowBook
-from sitewatch.metrics import Metrics
-from sitewatch.monitor import Monitor
+from sitewatch.config.settings import Settings
+from sitewatch.outages.monitor import Monitor
+from sitewatch.outages.windowbook import WindowBook
 from sitewatch.paging.pager import Pager
-from sitewatch.settings import Settings
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store
 
 log = logging.getLogger(__name__)

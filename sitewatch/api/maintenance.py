@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sitewatch import maintenance
+from sitewatch.api.auth import Principal, Role
 from sitewatch.api.common import (
     CLOCK,
     SETTINGS,
@@ -22,9 +22,9 @@ from sitewatch.api.common import (
     reject_unknown_keys,
     reject_unknown_query,
 )
-from sitewatch.auth import Principal, Role
 from sitewatch.model import MaintenanceKind, Window, WindowChange, WindowState
-from sitewatch.recurring import is_from_config
+from sitewatch.outages import windows as maintenance
+from sitewatch.outages.recurrence import is_from_config
 
 DECLARE_KEYS = {"customer", "checks", "kind", "start", "end", "note"}
 CHANGE_KEYS = {"end"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from sitewatch.api.common import CLOCK, ApiError, caller, parse_time, reject_unknown_query
-from sitewatch.stats import DEFAULT_SPAN, Period
-from sitewatch.statsreader import StatsReader
-from sitewatch.statsreport import as_json, period_between
+from sitewatch.stats.compute import DEFAULT_SPAN, Period
+from sitewatch.stats.reader import StatsReader
+from sitewatch.stats.report import as_json, period_between
 
 STATS = web.AppKey("stats", StatsReader)
 

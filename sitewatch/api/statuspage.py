@@ -17,14 +17,14 @@ from string import Template
 
 from aiohttp import web
 
+from sitewatch.api.auth import Principal, Role
 from sitewatch.api.common import CLOCK, MONITOR, SETTINGS, STORE, TOKENS, WINDOWS
 from sitewatch.api.sessions import COOKIE, SessionSigner
 from sitewatch.api.stats import STATS
-from sitewatch.auth import Principal, Role
-from sitewatch.durations import format_duration
 from sitewatch.model import Classification, State, Ticket, TicketState, Window, WindowState
-from sitewatch.monitor import CheckView
-from sitewatch.stats import DEFAULT_SPAN, Period, Statistics
+from sitewatch.model.durations import format_duration
+from sitewatch.outages.monitor import CheckView
+from sitewatch.stats.compute import DEFAULT_SPAN, Period, Statistics
 
 SESSIONS = web.AppKey("sessions", SessionSigner)
 REFRESH_SECONDS = 30

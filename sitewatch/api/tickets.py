@@ -20,9 +20,8 @@ from sitewatch.api.common import (
     reject_unknown_keys,
     reject_unknown_query,
 )
-from sitewatch.maintenance import MAX_NOTE
-from sitewatch.model import Cause, Ticket, TicketState
-from sitewatch.tickets import Outcome, TicketChange
+from sitewatch.model import Cause, Outcome, Ticket, TicketChange, TicketState
+from sitewatch.outages.windows import MAX_NOTE
 
 
 def ticket_json(ticket: Ticket, *, events: bool = True) -> dict[str, Any]:

@@ -17,18 +17,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.metrics import Metrics
+from sitewatch.model import Delivery, DeliveryDecision, DeliveryRecord, Page, PageState
+from sitewatch.paging.channels import Channels
 from sitewatch.paging.notifier import Notifier
-from sitewatch.paging.pages import (
-    Channels,
-    Delivery,
-    DeliveryDecision,
-    DeliveryRecord,
-    Page,
-    PageState,
-)
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy, after_attempt
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store
 
 log = logging.getLogger(__name__)

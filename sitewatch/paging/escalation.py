@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sitewatch.durations import format_duration
 from sitewatch.model import TicketState
+from sitewatch.model.durations import format_duration
 
 
 @dataclass(frozen=True, slots=True)

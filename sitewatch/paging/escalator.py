@@ -12,8 +12,8 @@ import logging
 from datetime import timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.metrics import Metrics
 from sitewatch.paging.planner import Planner, Unreached
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ import logging
 from datetime import UTC
 
 from sitewatch.clock import Clock
-from sitewatch.paging.pages import PageKind
+from sitewatch.model import PageKind
+from sitewatch.outages.proberfault import FaultChange
 from sitewatch.paging.planner import Planner
-from sitewatch.proberfault import FaultChange
 from sitewatch.storage import Store
 
 log = logging.getLogger(__name__)

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import apprise
 
-from sitewatch.paging.pages import Delivery
-from sitewatch.redaction import SecretsFilter, redact
+from sitewatch.config.notify import silent_apprise
+from sitewatch.model import Delivery
+from sitewatch.model.redaction import SecretsFilter, redact
 
 SEND_TIMEOUT = timedelta(seconds=30)
 """How long one delivery attempt may take before it counts as failed."""
@@ -81,7 +81,7 @@ class AppriseNotifier:
         target = self._targets.get(url)
         if target is None:
             target = apprise.Apprise()
-            with _silent_apprise():
+            with silent_apprise():
                 if not target.add(url):
                     return None
             self._targets[url] = target
@@ -107,25 +107,3 @@ def with_url_credentials(secrets: Iterable[str]) -> frozenset[str]:
         # only what is long enough to be a credential.
         found.update(part for part in credentials if part and len(part) >= 6)
     return frozenset(found)
-
-
-def apprise_rejects(url: str) -> bool:
-    """Tell whether Apprise refuses this URL (unknown scheme, missing parts).
-
-    Apprise's messages are silenced meanwhile: its "Unparseable URL" error repeats
-    the URL, credentials included.
-    """
-    with _silent_apprise():
-        return not apprise.Apprise().add(url)
-
-
-@contextmanager
-def _silent_apprise() -> Iterator[None]:
-    def drop(record: logging.LogRecord) -> bool:
-        return False
-
-    _APPRISE_LOGGER.addFilter(drop)
-    try:
-        yield
-    finally:
-        _APPRISE_LOGGER.removeFilter(drop)

@@ -12,19 +12,19 @@ import secrets
 from dataclasses import dataclass, field
 
 from sitewatch.clock import Clock
-from sitewatch.metrics import Metrics
-from sitewatch.oncall import Resolver
+from sitewatch.config.settings import Settings
+from sitewatch.paging.channels import Channels
 from sitewatch.paging.dispatcher import Dispatcher
 from sitewatch.paging.escalation import Level
 from sitewatch.paging.escalator import Escalator
 from sitewatch.paging.faults import FaultPager
 from sitewatch.paging.links import SIGNING_KEY_META, AckLinks, signing_key
 from sitewatch.paging.notifier import AppriseNotifier, Notifier
-from sitewatch.paging.pages import Channels
+from sitewatch.paging.oncall import Resolver
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy
 from sitewatch.paging.targets import TargetResolver
-from sitewatch.settings import Settings
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store
 
 

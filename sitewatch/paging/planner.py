@@ -12,23 +12,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sitewatch.model import Ticket
-from sitewatch.oncall import Unresolved
-from sitewatch.paging import render
-from sitewatch.paging.escalation import EscalationDecision, Level, Round, due_rounds
-from sitewatch.paging.links import AckLinks
-from sitewatch.paging.pages import (
+from sitewatch.model import (
     FALLBACK,
-    Channels,
     EscalationCandidate,
     Page,
     PageKind,
     PageRow,
     Target,
+    Ticket,
     fallback_subject,
     fault_subject,
     ticket_subject,
 )
+from sitewatch.paging import render
+from sitewatch.paging.channels import Channels
+from sitewatch.paging.escalation import EscalationDecision, Level, Round, due_rounds
+from sitewatch.paging.links import AckLinks
+from sitewatch.paging.oncall import Unresolved
 from sitewatch.paging.targets import TargetResolver
 
 

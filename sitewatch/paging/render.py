@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sitewatch.durations import format_duration
-from sitewatch.model import Ticket
-from sitewatch.paging.pages import Page, PageKind
-from sitewatch.redaction import redact
+from sitewatch.model import Page, PageKind, Ticket
+from sitewatch.model.durations import format_duration
+from sitewatch.model.redaction import redact
 
 MAX_LINE = 159
 """The longest first line (title, or the body's first line): under 160 for SMS."""

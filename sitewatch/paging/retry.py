@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sitewatch.durations import format_duration
-from sitewatch.paging.pages import Delivery, DeliveryDecision, Page, PageState
+from sitewatch.model import Delivery, DeliveryDecision, Page, PageState
+from sitewatch.model.durations import format_duration
 
 
 @dataclass(frozen=True, slots=True)

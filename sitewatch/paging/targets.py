@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sitewatch.oncall import Resolution
+from sitewatch.paging.oncall import Resolution
 
 
 class TargetResolver(Protocol):

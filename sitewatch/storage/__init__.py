@@ -17,23 +17,22 @@ from typing import Protocol
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.model import (
     Cause,
-    OutageRecord,
-    ProbeResult,
-    Ticket,
-    TicketState,
-    Window,
-    WindowChange,
-)
-from sitewatch.outages import CheckStatus, Transition
-from sitewatch.paging.pages import (
+    CheckStatus,
     DeliveryDecision,
     DeliveryRecord,
     EscalationCandidate,
+    OutageRecord,
     Page,
     PagePlanner,
     PageRow,
+    ProbeResult,
+    Ticket,
+    TicketChange,
+    TicketState,
+    Transition,
+    Window,
+    WindowChange,
 )
-from sitewatch.tickets import TicketChange
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,26 +17,26 @@ from sqlite3 import Connection
 from typing import Concatenate, ParamSpec, TypeVar
 from urllib.parse import parse_qs, unquote
 
-from sitewatch import tickets
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.model import (
     Cause,
-    OutageRecord,
-    ProbeResult,
-    Ticket,
-    TicketState,
-    Window,
-    WindowChange,
-)
-from sitewatch.outages import CheckStatus, Transition
-from sitewatch.paging.pages import (
+    CheckStatus,
     DeliveryDecision,
     DeliveryRecord,
     EscalationCandidate,
+    OutageRecord,
     Page,
     PagePlanner,
     PageRow,
+    ProbeResult,
+    Ticket,
+    TicketChange,
+    TicketState,
+    Transition,
+    Window,
+    WindowChange,
 )
+from sitewatch.outages import tickets
 from sitewatch.storage import (
     TransitionRecord,
     sqlite_pages,
@@ -46,7 +46,6 @@ from sitewatch.storage import (
 )
 from sitewatch.storage.sqlite_codec import parse_id, result_row, status_row, to_us
 from sitewatch.storage.sqlite_worker import SqliteWorker, Synchronous
-from sitewatch.tickets import TicketChange
 
 __all__ = [
     "SqliteStore",

@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from sitewatch.model import (
     Cause,
+    CheckStatus,
     Classification,
     MaintenanceKind,
+    Outage,
     OutageRecord,
     ProbeResult,
     ResultKind,
@@ -26,7 +28,6 @@ from sitewatch.model import (
     TicketState,
     Window,
 )
-from sitewatch.outages import CheckStatus, Outage
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

@@ -12,24 +12,27 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sitewatch.model import TicketEvent, TicketState
-from sitewatch.outages import Transition, TransitionKind
-from sitewatch.paging.pages import (
+from sitewatch.model import (
     DeliveryDecision,
     DeliveryRecord,
     EscalationCandidate,
+    Outcome,
     Page,
     PageKind,
     PagePlanner,
     PageRow,
     PageState,
     Target,
+    TicketChange,
+    TicketEvent,
+    TicketState,
+    Transition,
+    TransitionKind,
     ticket_subject,
 )
 from sitewatch.storage import TransitionRecord
 from sitewatch.storage.sqlite_codec import from_us, from_us_opt, ticket_from_row, to_us
 from sitewatch.storage.sqlite_tickets import insert_events
-from sitewatch.tickets import Outcome, TicketChange
 
 _ESCALATING = (PageKind.SITE_DOWN.value, PageKind.STILL_DOWN.value)
 

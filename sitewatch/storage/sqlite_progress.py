@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from sitewatch.outages import CheckStatus
+from sitewatch.model import CheckStatus
 from sitewatch.storage.sqlite_codec import STATUS_COLUMNS, from_us, status_from_row
 
 PRUNE_CHUNK = 20_000

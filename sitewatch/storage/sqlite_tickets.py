@@ -15,9 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sitewatch import tickets
-from sitewatch.model import Classification, OutageRecord, Ticket, TicketEvent, TicketState
-from sitewatch.outages import Transition, TransitionKind
+from sitewatch.model import (
+    Classification,
+    OutageRecord,
+    Ticket,
+    TicketChange,
+    TicketEvent,
+    TicketState,
+    Transition,
+    TransitionKind,
+)
+from sitewatch.outages import tickets
 from sitewatch.storage import TransitionRecord
 from sitewatch.storage.sqlite_codec import (
     TICKET_COLUMNS,
@@ -28,7 +36,6 @@ from sitewatch.storage.sqlite_codec import (
     ticket_values,
     to_us,
 )
-from sitewatch.tickets import TicketChange
 
 
 def apply_transition(

@@ -12,13 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from sitewatch.model import Window, WindowChange
-from sitewatch.storage.sqlite_codec import (
-    from_us,
-    parse_id,
-    to_us,
-    window_from_row,
-    window_values,
-)
+from sitewatch.storage.sqlite_codec import from_us, parse_id, to_us, window_from_row, window_values
 
 
 def add_window(conn: sqlite3.Connection, window: Window) -> Window:

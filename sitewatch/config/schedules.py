@@ -17,10 +17,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from sitewatch.durations import parse_duration
-from sitewatch.oncall import Override, Rotation, Schedule, Weekday
-from sitewatch.schema import Identifier, StrictModel, Text
-from sitewatch.yamlsource import ConfigProblem, YamlSource
+from sitewatch.config.schema import Identifier, StrictModel, Text
+from sitewatch.config.yamlsource import ConfigProblem, YamlSource
+from sitewatch.model import Override, Rotation, Schedule, Weekday
+from sitewatch.model.durations import parse_duration
 
 __all__ = ["ScheduleEntry", "build_schedules", "schedule_problems"]
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.settings import Settings
-from sitewatch.stats import History, Period, Statistics, compute
+from sitewatch.config.settings import Settings
+from sitewatch.stats.compute import History, Period, Statistics, compute
 from sitewatch.storage import Store
 from sitewatch.storage.sqlite import open_sqlite_store
 

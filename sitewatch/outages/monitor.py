@@ -14,13 +14,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.maintenance import WindowBook
-from sitewatch.metrics import Metrics
-from sitewatch.model import CheckSpec, ProbeResult, State
-from sitewatch.outages import CheckStatus, Decision, Policy, Transition, TransitionKind, observe
-from sitewatch.outages import tick as tick_rules
-from sitewatch.paging.pages import PagePlanner
-from sitewatch.proberfault import FaultChange, ProberFaultGuard
+from sitewatch.model import (
+    CheckSpec,
+    CheckStatus,
+    PagePlanner,
+    ProbeResult,
+    State,
+    Transition,
+    TransitionKind,
+)
+from sitewatch.outages.proberfault import FaultChange, ProberFaultGuard
+from sitewatch.outages.rules import Decision, Policy, observe
+from sitewatch.outages.rules import tick as tick_rules
+from sitewatch.outages.windowbook import WindowBook
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store
 
 log = logging.getLogger(__name__)

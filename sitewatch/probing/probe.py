@@ -9,7 +9,7 @@ import aiohttp
 
 from sitewatch.clock import Clock
 from sitewatch.model import CheckSpec, ProbeResult
-from sitewatch.probes.http import HttpLogonProbe
+from sitewatch.probing.http import HttpLogonProbe
 
 
 class Probe(Protocol):

@@ -6,25 +6,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from sitewatch.model import Cause, Classification, Ticket, TicketEvent, TicketState
-from sitewatch.outages import Outage, Transition, TransitionKind
-
-
-class Outcome(StrEnum):
-    """How an action on a ticket went (maps to 200, 200 unchanged, 409)."""
-
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    CONFLICT = "conflict"
-
-
-@dataclass(frozen=True, slots=True)
-class TicketChange:
-    """The ticket after an action, with how it went and why."""
-
-    outcome: Outcome
-    ticket: Ticket
-    reason: str = ""
+from sitewatch.model import (
+    Cause,
+    Classification,
+    Outage,
+    Outcome,
+    Ticket,
+    TicketChange,
+    TicketEvent,
+    TicketState,
+    Transition,
+    TransitionKind,
+)
 
 
 class TicketEffect(StrEnum):

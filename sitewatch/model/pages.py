@@ -6,13 +6,13 @@ rows; the dispatcher turns a `Delivery` into a stored outcome.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-from sitewatch.model import Ticket
+from sitewatch.model.tickets import Ticket
 
 
 class PageKind(StrEnum):
@@ -184,35 +184,3 @@ class PagePlanner(Protocol):
     ) -> list[PageRow]:
         """Return RECOVERED or RESOLVED pages to `paged`, everyone paged for the ticket."""
         ...
-
-
-class Channels:
-    """Where pages go: each operator's notify URLs and the fallback URLs, by index.
-
-    Built from the config at start-up. Rows store `(operator, url_index)` only: the
-    URLs carry credentials and are looked up here when a page is sent.
-    """
-
-    def __init__(self, operators: Mapping[str, Sequence[str]], fallback: Sequence[str]) -> None:
-        self._operators = {operator: tuple(urls) for operator, urls in operators.items()}
-        self._fallback = tuple(fallback)
-
-    def __repr__(self) -> str:
-        return f"Channels({len(self._operators)} operators, {len(self._fallback)} fallback)"
-
-    def targets(self, operator: str) -> list[Target]:
-        """Return every notify target of an operator (none if it is not configured)."""
-        return [Target(operator, i) for i in range(len(self._operators.get(operator, ())))]
-
-    def fallback_targets(self) -> list[Target]:
-        """Return every fallback target."""
-        return [Target(FALLBACK, i) for i in range(len(self._fallback))]
-
-    def url(self, target: Target) -> str | None:
-        """Return the URL of a target, or None if the config no longer has it."""
-        urls = (
-            self._fallback if target.operator == FALLBACK else self._operators.get(target.operator)
-        )
-        if urls is None or not 0 <= target.url_index < len(urls):
-            return None
-        return urls[target.url_index]

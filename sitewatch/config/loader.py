@@ -16,12 +16,19 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from sitewatch.checks import load_checks
-from sitewatch.model import CheckSpec
-from sitewatch.recurring import RecurringMaintenance, recurring_problems
-from sitewatch.schedules import ScheduleEntry, build_schedules, schedule_problems
-from sitewatch.schema import Count, PositiveDuration, StrictModel, Text, one_per_key, validate
-from sitewatch.settings import (
+from sitewatch.config.checks import load_checks
+from sitewatch.config.notify import validate_notify_url
+from sitewatch.config.recurring import RecurringMaintenance, recurring_problems
+from sitewatch.config.schedules import ScheduleEntry, build_schedules, schedule_problems
+from sitewatch.config.schema import (
+    Count,
+    PositiveDuration,
+    StrictModel,
+    Text,
+    one_per_key,
+    validate,
+)
+from sitewatch.config.settings import (
     Customer,
     Defaults,
     Escalation,
@@ -31,9 +38,8 @@ from sitewatch.settings import (
     ProberFault,
     Settings,
     paging_problems,
-    validate_notify_url,
 )
-from sitewatch.yamlsource import (
+from sitewatch.config.yamlsource import (
     ConfigError,
     ConfigProblem,
     KeyPath,
@@ -42,6 +48,7 @@ from sitewatch.yamlsource import (
     render_key_path,
     substitute_env,
 )
+from sitewatch.model import CheckSpec
 
 __all__ = [
     "ConfigError",

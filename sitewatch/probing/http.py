@@ -19,9 +19,9 @@ import aiohttp
 
 from sitewatch import __version__
 from sitewatch.clock import Clock
-from sitewatch.durations import format_duration
 from sitewatch.model import CheckSpec, Expectation, ProbeResult, ResultKind, Step, StepReport
-from sitewatch.redaction import redact, redact_head
+from sitewatch.model.durations import format_duration
+from sitewatch.model.redaction import redact, redact_head
 
 BODY_LIMIT = 1024 * 1024
 """A probe reads at most this many bytes of any body (contract: 1 MiB)."""

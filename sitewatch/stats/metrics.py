@@ -8,8 +8,8 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from sitewatch.checkmetrics import CheckMetrics
 from sitewatch.model import Cause, Classification, ProbeResult, State, Window
+from sitewatch.stats.checkmetrics import CheckMetrics
 
 # Lateness should stay in milliseconds; seconds mean overload. The sub-millisecond and
 # 2 ms bounds resolve a healthy prober's p50/p99 (bench/README.md); 30 s and 60 s

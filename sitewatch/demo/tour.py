@@ -22,9 +22,9 @@ import aiohttp
 from aiohttp import web
 
 from sitewatch.app import build_app
-from sitewatch.config import load_settings
-from sitewatch.simsite import SimulatedSite, SiteMode
-from sitewatch.statsreport import render_table
+from sitewatch.config.loader import load_settings
+from sitewatch.demo.site import SimulatedSite, SiteMode
+from sitewatch.stats.report import render_table
 
 T = TypeVar("T")
 

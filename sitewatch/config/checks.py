@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field
 
-from sitewatch.model import CheckSpec, Expectation, Method, Step
-from sitewatch.schema import (
+from sitewatch.config.schema import (
     Count,
     Identifier,
     NonEmptyText,
@@ -28,7 +27,14 @@ from sitewatch.schema import (
     one_per_key,
     validate,
 )
-from sitewatch.yamlsource import ConfigProblem, KeyPath, YamlSource, load_yaml, substitute_env
+from sitewatch.config.yamlsource import (
+    ConfigProblem,
+    KeyPath,
+    YamlSource,
+    load_yaml,
+    substitute_env,
+)
+from sitewatch.model import CheckSpec, Expectation, Method, Step
 
 PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """`{name}` in a URL, form value, JSON string or header: a value extracted earlier."""

@@ -2,49 +2,34 @@
 
 Pure: no clock and no I/O; every function takes the instant `at`. Rotations count
 shifts in local calendar days so that a 09:00 hand-off stays at 09:00 local across
-daylight-saving changes. Every instant returned is in UTC (see `_utc`).
+daylight-saving changes. Every instant returned is in UTC (see `model.oncall.utc_instant`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from enum import IntEnum, StrEnum
+from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sitewatch.model.oncall import Schedule, utc_instant
+
 if TYPE_CHECKING:
-    from sitewatch.settings import Settings
+    from sitewatch.config.settings import Settings
 
 __all__ = [
     "Coverage",
     "NobodyReason",
-    "Override",
     "Reached",
     "Resolution",
     "Resolver",
-    "Rotation",
-    "Schedule",
-    "Shift",
     "Unresolved",
-    "Weekday",
     "coverage",
     "next_handoff",
     "on_call",
 ]
-
-
-class Weekday(IntEnum):
-    """A day of the week, numbered as `date.weekday()` numbers them."""
-
-    MONDAY = 0
-    TUESDAY = 1
-    WEDNESDAY = 2
-    THURSDAY = 3
-    FRIDAY = 4
-    SATURDAY = 5
-    SUNDAY = 6
 
 
 class NobodyReason(StrEnum):
@@ -60,116 +45,6 @@ class NobodyReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Shift:
-    """One operator's turn in a rotation: `[start, end)`, UTC instants."""
-
-    index: int
-    operator: str
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Rotation:
-    """Operators taking turns, `shift` whole days each, handing off at a local time.
-
-    The first shift (operators[0]) begins at `handoff` on the local date `start`;
-    shift k belongs to operators[k % len(operators)]. `handoff_weekday`, when set,
-    is a safeguard for weekly rotations: `start` must fall on it.
-    """
-
-    operators: tuple[str, ...]
-    shift: timedelta
-    handoff: time
-    start: date
-    timezone: ZoneInfo
-    handoff_weekday: Weekday | None = None
-
-    def __post_init__(self) -> None:
-        # The config reports these as located problems first; reaching them is a bug.
-        if not self.operators:
-            raise ValueError("a rotation needs at least one operator")
-        if self.shift <= timedelta(0) or self.shift % timedelta(days=1):
-            raise ValueError(f"a shift must be a whole number of days, got {self.shift}")
-        if self.handoff_weekday is not None and self.start.weekday() != self.handoff_weekday:
-            raise ValueError(f"start {self.start} does not fall on {self.handoff_weekday.name}")
-
-    def handoff_on(self, day: date) -> datetime:
-        """Return the UTC instant of the hand-off on the local date `day`.
-
-        A hand-off time that does not exist on `day` (02:30 on a spring-forward
-        night) or exists twice (02:30 on a fall-back night) follows RFC 5545, as
-        calendar applications do: a missing wall time is read with the UTC offset in
-        force before the gap (so 02:30 becomes 03:30 summer time), and a repeated
-        one means its first occurrence. Both are Python's `fold=0`.
-        """
-        return datetime.combine(day, self.handoff, tzinfo=self.timezone).astimezone(UTC)
-
-    def shift_at(self, at: datetime) -> Shift | None:
-        """Return the shift that contains `at`, or None before the first one begins."""
-        at = _utc(at)
-        # Count local calendar days, not UTC seconds: shift k begins at the hand-off
-        # on local date start + k * days, so the hand-off keeps its wall-clock time
-        # and the shift across a DST change is 23 h or 25 h long. (Seconds since
-        # the first hand-off would move a 09:00 hand-off to 08:00 or 10:00 for half
-        # the year.) The rota day of `at` is its local date, or the day before if
-        # that date's hand-off is still to come; the incoming operator owns the
-        # hand-off instant itself.
-        day = at.astimezone(self.timezone).date()
-        if at < self.handoff_on(day):
-            day -= timedelta(days=1)
-        elapsed = (day - self.start).days
-        if elapsed < 0:
-            return None
-        days = self.shift.days
-        index = elapsed // days
-        first_day = self.start + timedelta(days=index * days)
-        return Shift(
-            index=index,
-            operator=self.operators[index % len(self.operators)],
-            start=self.handoff_on(first_day),
-            end=self.handoff_on(first_day + timedelta(days=days)),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """`operator` is on call from `start` (inclusive) to `end` (exclusive)."""
-
-    operator: str
-    start: datetime
-    end: datetime
-    note: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("override times need a UTC offset")
-        if _utc(self.end) <= _utc(self.start):
-            raise ValueError("an override must end after it starts")
-
-    def covers(self, at: datetime) -> bool:
-        """Tell whether `at` falls in `[start, end)`."""
-        return _utc(self.start) <= _utc(at) < _utc(self.end)
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """Who is on call for one name: a rotation, and overrides that win over it."""
-
-    id: str
-    timezone: ZoneInfo
-    rotation: Rotation | None = None
-    overrides: tuple[Override, ...] = ()
-
-    @property
-    def operators(self) -> frozenset[str]:
-        """Return every operator this schedule can ever put on call."""
-        names = set(self.rotation.operators if self.rotation else ())
-        names.update(override.operator for override in self.overrides)
-        return frozenset(names)
-
-
-@dataclass(frozen=True, slots=True)
 class Coverage:
     """Who is on call in one schedule at one instant, and why (or why nobody)."""
 
@@ -180,11 +55,11 @@ class Coverage:
 
 def coverage(schedule: Schedule, at: datetime) -> Coverage:
     """Decide who is on call in `schedule` at `at`: overrides first, then the rotation."""
-    at = _utc(at)
+    at = utc_instant(at)
     where = f"schedule {schedule.id!r} at {_local(at, schedule.timezone)}"
     active = [override for override in schedule.overrides if override.covers(at)]
     if active:
-        until = _local(min(_utc(override.end) for override in active), schedule.timezone)
+        until = _local(min(utc_instant(override.end) for override in active), schedule.timezone)
         return Coverage(_unique(o.operator for o in active), f"{where}: an override until {until}")
     if schedule.rotation is None:
         if not schedule.overrides:
@@ -212,9 +87,16 @@ def next_handoff(schedule: Schedule, at: datetime) -> datetime | None:
     ends. A boundary that changes nothing (a hand-off under an override, or from an
     operator to the same one) is passed over. None: it never changes again.
     """
-    now = _utc(at)
+    now = utc_instant(at)
     current = on_call(schedule, now)
-    edges = sorted({_utc(e) for o in schedule.overrides for e in (o.start, o.end) if _utc(e) > now})
+    edges = sorted(
+        {
+            utc_instant(e)
+            for o in schedule.overrides
+            for e in (o.start, o.end)
+            if utc_instant(e) > now
+        }
+    )
     rotation = schedule.rotation
     unchanged = 0
     while True:
@@ -315,15 +197,6 @@ class Resolver:
             for operator in found.operators:
                 reached.setdefault(operator, Reached(operator, target))
         return Resolution(tuple(reached.values()), tuple(unresolved))
-
-
-def _utc(at: datetime) -> datetime:
-    # Compare and subtract only in UTC: Python compares two datetimes that share one
-    # ZoneInfo by wall time, ignoring their offsets, so the two 02:30s of a fall-back
-    # night would compare equal and a 23 h shift would subtract to 24 h.
-    if at.tzinfo is None:
-        raise ValueError(f"an on-call instant needs a time zone, got {at.isoformat()}")
-    return at.astimezone(UTC)
 
 
 def _local(at: datetime, zone: ZoneInfo) -> str:

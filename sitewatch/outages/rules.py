@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from sitewatch.model import Classification, ProbeResult, ResultKind, State, Window
+from sitewatch.model import (
+    CheckStatus,
+    Classification,
+    Outage,
+    ProbeResult,
+    State,
+    Transition,
+    TransitionKind,
+    Window,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,58 +30,6 @@ class Policy:
     confirm: int
     recover: int
     maintenance_grace: timedelta = timedelta(0)
-
-
-@dataclass(frozen=True, slots=True)
-class Outage:
-    """A confirmed outage of one check; `(check, onset)` identifies it for good."""
-
-    onset: datetime
-    symptom: ResultKind
-    classification: Classification
-    detail: str = ""
-    window_id: str | None = None
-    """The planned event its onset fell in (kept when it overruns)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CheckStatus:
-    """Everything the rules remember about one check between results."""
-
-    state: State = State.UNKNOWN
-    since: datetime | None = None
-    failures: int = 0
-    """Consecutive failed probes."""
-    successes: int = 0
-    """Consecutive ok probes."""
-    streak_onset: datetime | None = None
-    """When the current failure streak began: the onset if it is confirmed."""
-    streak_symptom: ResultKind | None = None
-    streak_detail: str = ""
-    outage: Outage | None = None
-    last_result: ResultKind | None = None
-    last_result_at: datetime | None = None
-
-
-class TransitionKind(StrEnum):
-    """What happened to an outage."""
-
-    STARTED = "started"
-    """Confirmed: `confirm` consecutive failures (planned or emergency)."""
-    OVERRAN = "overran"
-    """A planned outage outlasted its window plus grace: now an emergency."""
-    ENDED = "ended"
-    """`recover` consecutive successes: the site is back."""
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One outage event to persist and act on, with the reason for it."""
-
-    kind: TransitionKind
-    at: datetime
-    outage: Outage
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sitewatch.durations import format_duration, parse_duration
-from sitewatch.stats import Period, Statistics
+from sitewatch.model.durations import format_duration, parse_duration
+from sitewatch.stats.compute import Period, Statistics
 
 
 def iso(value: datetime | None) -> str | None:

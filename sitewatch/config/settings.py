@@ -9,7 +9,6 @@ schema cannot. Checks that need the whole file (known operators, unique tokens) 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +16,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from sitewatch.durations import format_duration
-from sitewatch.model import CheckSpec
-from sitewatch.oncall import Schedule
-from sitewatch.paging.notifier import apprise_rejects
-from sitewatch.recurring import RecurringMaintenance
-from sitewatch.schema import (
+from sitewatch.config.notify import validate_notify_url
+from sitewatch.config.recurring import RecurringMaintenance
+from sitewatch.config.schema import (
     Count,
     Duration,
     Identifier,
@@ -31,7 +27,9 @@ from sitewatch.schema import (
     StrictModel,
     Text,
 )
-from sitewatch.yamlsource import ConfigProblem, YamlSource
+from sitewatch.config.yamlsource import ConfigProblem, YamlSource
+from sitewatch.model import CheckSpec, Schedule
+from sitewatch.model.durations import format_duration
 
 __all__ = [
     "Customer",
@@ -45,26 +43,6 @@ __all__ = [
     "paging_problems",
     "validate_notify_url",
 ]
-
-_NOTIFY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
-
-
-def validate_notify_url(url: str) -> str | None:
-    """Return why `url` cannot be an Apprise notification URL, or None if it can.
-
-    First the shape (`scheme://something`, no spaces), then Apprise itself: a URL
-    Apprise cannot load (unknown scheme, missing parts) would page nobody, so it is
-    a start-up error, never a silent skip. The message never repeats the URL:
-    notification URLs carry credentials.
-    """
-    if not _NOTIFY_URL.match(url):
-        return "expected an Apprise URL such as mailto://user@example.com or json://host:port/path"
-    if apprise_rejects(url):
-        return (
-            "Apprise cannot use this URL (an unknown service or a missing part); see "
-            "https://github.com/caronc/apprise/wiki for the form of each service"
-        )
-    return None
 
 
 def _notify_url(value: str) -> str:

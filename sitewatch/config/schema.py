@@ -15,9 +15,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
-from sitewatch.durations import parse_duration
+from sitewatch.config.yamlsource import ConfigProblem, KeyPath, YamlSource, render_key_path
 from sitewatch.model import ID_PATTERN
-from sitewatch.yamlsource import ConfigProblem, KeyPath, YamlSource, render_key_path
+from sitewatch.model.durations import parse_duration
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,0 +1,97 @@
+"""The domain vocabulary: ids, closed sets as enums, frozen records. No I/O here.
+
+One module per noun (checks and results, outages, windows, tickets, pages, on-call
+schedules); this package re-exports them all, so `from sitewatch.model import Ticket`
+reads the same wherever the noun lives. `durations` and `redaction` are pure helpers
+about two domain notions (durations as people write them, secrets never shown).
+"""
+
+from __future__ import annotations
+
+from sitewatch.model.checks import (
+    ID_PATTERN,
+    NETWORK_KINDS,
+    CheckSpec,
+    Expectation,
+    Method,
+    ProbeResult,
+    ResultKind,
+    State,
+    Step,
+    StepReport,
+)
+from sitewatch.model.oncall import Override, Rotation, Schedule, Shift, Weekday
+from sitewatch.model.outages import (
+    CheckStatus,
+    Classification,
+    Outage,
+    OutageRecord,
+    Transition,
+    TransitionKind,
+)
+from sitewatch.model.pages import (
+    FALLBACK,
+    Delivery,
+    DeliveryDecision,
+    DeliveryRecord,
+    EscalationCandidate,
+    Page,
+    PageKind,
+    PagePlanner,
+    PageRow,
+    PageState,
+    Target,
+    fallback_subject,
+    fault_subject,
+    ticket_subject,
+)
+from sitewatch.model.tickets import Cause, Outcome, Ticket, TicketChange, TicketEvent, TicketState
+from sitewatch.model.windows import MaintenanceKind, Window, WindowChange, WindowState
+
+__all__ = [
+    "FALLBACK",
+    "ID_PATTERN",
+    "NETWORK_KINDS",
+    "Cause",
+    "CheckSpec",
+    "CheckStatus",
+    "Classification",
+    "Delivery",
+    "DeliveryDecision",
+    "DeliveryRecord",
+    "EscalationCandidate",
+    "Expectation",
+    "MaintenanceKind",
+    "Method",
+    "Outage",
+    "OutageRecord",
+    "Outcome",
+    "Override",
+    "Page",
+    "PageKind",
+    "PagePlanner",
+    "PageRow",
+    "PageState",
+    "ProbeResult",
+    "ResultKind",
+    "Rotation",
+    "Schedule",
+    "Shift",
+    "State",
+    "Step",
+    "StepReport",
+    "Target",
+    "Ticket",
+    "TicketChange",
+    "TicketEvent",
+    "TicketState",
+    "Transition",
+    "TransitionKind",
+    "Weekday",
+    "Window",
+    "WindowChange",
+    "WindowState",
+    "fallback_subject",
+    "fault_subject",
+    "ticket_subject",
+]

@@ -14,7 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from sitewatch.api import add_routes
-from sitewatch.api.auth import Principal, Role, TokenBook
+from sitewatch.api.auth import TokenBook
 from sitewatch.api.common import (
     CLOCK,
     MAX_BODY_BYTES,
@@ -30,7 +30,7 @@ from sitewatch.api.common import (
 from sitewatch.api.stats import STATS
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.config.settings import Settings
-from sitewatch.model import CheckSpec, ProbeResult
+from sitewatch.model import CheckSpec, Principal, ProbeResult, Role
 from sitewatch.outages.monitor import Monitor
 from sitewatch.outages.proberfault import ProberFaultGuard
 from sitewatch.outages.recurrence import RecurringSchedule

@@ -24,12 +24,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from sitewatch.api.auth import Principal, Role
 from sitewatch.api.sessions import COOKIE, LIFETIME, SessionSigner
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
 from sitewatch.config.loader import load_settings
 from sitewatch.demo.site import SimulatedSite, SiteMode
+from sitewatch.model import Principal, Role
 from tests.harness import (
     CUSTOMER_TOKEN,
     ENV,

@@ -4,34 +4,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Role(StrEnum):
-    """What a token's holder may do."""
-
-    OPERATOR = "operator"
-    """Sees and does everything."""
-    CUSTOMER = "customer"
-    """Sees its own checks and manages its own maintenance windows."""
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The holder of a valid token."""
-
-    role: Role
-    id: str
-
-    def may_act_for(self, customer: str) -> bool:
-        """Tell whether this principal may see or change this customer's data."""
-        return self.role is Role.OPERATOR or self.id == customer
-
-    @property
-    def label(self) -> str:
-        """Name the principal in audit trails: `operator:alice`, `customer:acme`."""
-        return f"{self.role.value}:{self.id}"
+from sitewatch.model.principals import Principal
 
 
 class TokenBook:

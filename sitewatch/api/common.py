@@ -10,9 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from sitewatch.api.auth import Principal, Role, TokenBook
+from sitewatch.api.auth import TokenBook
 from sitewatch.clock import Clock
 from sitewatch.config.settings import Settings
+from sitewatch.model import Principal, Role
 from sitewatch.outages.monitor import Monitor
 from sitewatch.outages.windowbook import WindowBook
 from sitewatch.paging.pager import Pager

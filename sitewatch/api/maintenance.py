@@ -6,7 +6,6 @@ from typing import Any
 
 from aiohttp import web
 
-from sitewatch.api.auth import Principal, Role
 from sitewatch.api.common import (
     CLOCK,
     SETTINGS,
@@ -22,7 +21,7 @@ from sitewatch.api.common import (
     reject_unknown_keys,
     reject_unknown_query,
 )
-from sitewatch.model import MaintenanceKind, Window, WindowChange, WindowState
+from sitewatch.model import MaintenanceKind, Principal, Role, Window, WindowChange, WindowState
 from sitewatch.outages import windows as maintenance
 from sitewatch.outages.recurrence import is_from_config
 

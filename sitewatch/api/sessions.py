@@ -13,7 +13,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sitewatch.api.auth import Principal, Role
+from sitewatch.model import Principal, Role
 
 COOKIE = "sitewatch_session"
 LIFETIME = timedelta(hours=12)

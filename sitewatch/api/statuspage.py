@@ -17,11 +17,19 @@ from string import Template
 
 from aiohttp import web
 
-from sitewatch.api.auth import Principal, Role
 from sitewatch.api.common import CLOCK, MONITOR, SETTINGS, STORE, TOKENS, WINDOWS
 from sitewatch.api.sessions import COOKIE, SessionSigner
 from sitewatch.api.stats import STATS
-from sitewatch.model import Classification, State, Ticket, TicketState, Window, WindowState
+from sitewatch.model import (
+    Classification,
+    Principal,
+    Role,
+    State,
+    Ticket,
+    TicketState,
+    Window,
+    WindowState,
+)
 from sitewatch.model.durations import format_duration
 from sitewatch.outages.monitor import CheckView
 from sitewatch.stats.compute import DEFAULT_SPAN, Period, Statistics

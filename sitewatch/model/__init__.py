@@ -20,14 +20,18 @@ from sitewatch.model.checks import (
     Step,
     StepReport,
 )
-from sitewatch.model.oncall import Override, Rotation, Schedule, Shift, Weekday
+from sitewatch.model.cluster import Lease, LocationFault, Member
+from sitewatch.model.oncall import Override, Rotation, Schedule, Shift, Weekday, utc_instant
 from sitewatch.model.outages import (
     CheckStatus,
     Classification,
+    LocationDown,
+    LocationStatus,
     Outage,
     OutageRecord,
     Transition,
     TransitionKind,
+    Verdict,
 )
 from sitewatch.model.pages import (
     FALLBACK,
@@ -45,6 +49,7 @@ from sitewatch.model.pages import (
     fault_subject,
     ticket_subject,
 )
+from sitewatch.model.principals import Principal, Role
 from sitewatch.model.tickets import Cause, Outcome, Ticket, TicketChange, TicketEvent, TicketState
 from sitewatch.model.windows import MaintenanceKind, Window, WindowChange, WindowState
 
@@ -61,7 +66,12 @@ __all__ = [
     "DeliveryRecord",
     "EscalationCandidate",
     "Expectation",
+    "Lease",
+    "LocationDown",
+    "LocationFault",
+    "LocationStatus",
     "MaintenanceKind",
+    "Member",
     "Method",
     "Outage",
     "OutageRecord",
@@ -72,8 +82,10 @@ __all__ = [
     "PagePlanner",
     "PageRow",
     "PageState",
+    "Principal",
     "ProbeResult",
     "ResultKind",
+    "Role",
     "Rotation",
     "Schedule",
     "Shift",
@@ -87,6 +99,7 @@ __all__ = [
     "TicketState",
     "Transition",
     "TransitionKind",
+    "Verdict",
     "Weekday",
     "Window",
     "WindowChange",
@@ -94,4 +107,5 @@ __all__ = [
     "fallback_subject",
     "fault_subject",
     "ticket_subject",
+    "utc_instant",
 ]

@@ -48,6 +48,53 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class LocationDown:
+    """A location's confirmed failure of a check: `confirm` failed probes in a row."""
+
+    onset: datetime
+    """The first failure of the streak that was confirmed."""
+    symptom: ResultKind
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocationStatus:
+    """What one location remembers about one check between results.
+
+    Every location judges every check by the usual `confirm` and `recover` counts;
+    the check's own state (`Verdict`) follows from all of them and the quorum.
+    `version` grows at every write: a writer that read an older version lost a race.
+    """
+
+    state: State = State.UNKNOWN
+    """`unknown` until the first judgement, then `up` or `down` (never `maintenance`)."""
+    since: datetime | None = None
+    failures: int = 0
+    """Consecutive failed probes."""
+    successes: int = 0
+    """Consecutive ok probes."""
+    streak_onset: datetime | None = None
+    """When the current failure streak began: the onset if it is confirmed."""
+    streak_symptom: ResultKind | None = None
+    streak_detail: str = ""
+    down: LocationDown | None = None
+    """Set while this location has the check down (from confirmation to recovery)."""
+    last_result: ResultKind | None = None
+    last_result_at: datetime | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The check's state, decided from every location's status and the quorum."""
+
+    state: State = State.UNKNOWN
+    since: datetime | None = None
+    outage: Outage | None = None
+    """The open outage, from its confirmation to its end."""
+
+
+@dataclass(frozen=True, slots=True)
 class CheckStatus:
     """Everything the rules remember about one check between results."""
 
@@ -70,11 +117,11 @@ class TransitionKind(StrEnum):
     """What happened to an outage."""
 
     STARTED = "started"
-    """Confirmed: `confirm` consecutive failures (planned or emergency)."""
+    """Confirmed by the quorum of locations (planned or emergency)."""
     OVERRAN = "overran"
     """A planned outage outlasted its window plus grace: now an emergency."""
     ENDED = "ended"
-    """`recover` consecutive successes: the site is back."""
+    """Too few locations still have it down for the quorum: the site is back."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sitewatch.model import Classification, Outage, ResultKind, Transition, TransitionKind
-from sitewatch.outages.tickets import TicketEffect, on_transition
+from sitewatch.tickets.rules import TicketEffect, on_transition
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 STARTED, OVERRAN, ENDED = TransitionKind.STARTED, TransitionKind.OVERRAN, TransitionKind.ENDED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -113,6 +114,13 @@ class CheckSpec:
     steps: tuple[Step, ...]
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
     """Values substituted from the environment: redacted from every output."""
+
+    @property
+    def host(self) -> str:
+        """Return the host its first step talks to (prober faults look at their spread)."""
+        if not self.steps:
+            return ""
+        return (urlsplit(self.steps[0].url).hostname or "").lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ that causes the pages; the escalator and the dispatcher call it around theirs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -52,7 +52,7 @@ class Plan:
 
 
 class Planner:
-    """Make the outbox rows for tickets and prober faults (implements `PagePlanner`)."""
+    """Make the outbox rows for tickets and prober faults: whom, which round, what text."""
 
     def __init__(
         self,
@@ -72,13 +72,10 @@ class Planner:
         self._secrets = secrets
         """What to redact from text about a check (`Settings.secrets_about`)."""
 
-    def opening(self, ticket: Ticket, now: datetime) -> list[PageRow]:
-        """Return the pages due as the ticket opens: SITE DOWN to level 0 (if `after: 0s`)."""
-        return self.escalation(EscalationCandidate(ticket, frozenset()), now).rows
-
-    def escalation(self, candidate: EscalationCandidate, now: datetime) -> Plan:
-        """Return the rows of every due round not planned yet, and who could not be reached."""
-        ticket = candidate.ticket
+    def escalation(
+        self, ticket: Ticket, planned: Collection[tuple[int, int]], now: datetime
+    ) -> Plan:
+        """Return the rows of every due round not in `planned`, and who could not be reached."""
         decision = due_rounds(
             opened_at=ticket.opened_at,
             state=ticket.state,
@@ -89,7 +86,7 @@ class Planner:
         )
         plan = Plan(decision=decision)
         for due in decision.rounds:
-            if (due.level, due.round) not in candidate.planned:
+            if (due.level, due.round) not in planned:
                 self._plan_round(plan, ticket, due, now)
         return plan
 
@@ -106,12 +103,15 @@ class Planner:
             rows.append(self._ticket_row(kind, ticket, target, text, now))
         return rows
 
-    def fault(self, kind: PageKind, episode: str, reason: str, now: datetime) -> Plan:
-        """Return PROBER FAULT or PROBER OK to the first level's targets."""
+    def fault(
+        self, kind: PageKind, location: str, episode: str, reason: str, now: datetime
+    ) -> Plan:
+        """Return PROBER FAULT or PROBER OK about one location to the first level's targets."""
         plan = Plan()
         if not self._levels:
             return plan
         text = render.fault_page(kind, reason, now)
+        text = render.PageText(f"{text.title} {location}", text.body)
         for _, targets in self._recipients(plan, 0, 0, now):
             for target in targets:
                 plan.rows.append(

@@ -36,7 +36,7 @@ from sitewatch.model import (
     Window,
     WindowChange,
 )
-from sitewatch.outages import tickets
+from sitewatch.tickets import rules as tickets
 from sitewatch.storage import (
     TransitionRecord,
     sqlite_pages,

@@ -25,7 +25,7 @@ from sitewatch.model import (
     Transition,
     TransitionKind,
 )
-from sitewatch.outages import tickets
+from sitewatch.tickets import rules as tickets
 from sitewatch.storage import TransitionRecord
 from sitewatch.storage.sqlite_codec import (
     TICKET_COLUMNS,

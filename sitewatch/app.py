@@ -1,4 +1,11 @@
-"""The composition root: builds every collaborator from Settings and owns every task."""
+"""The composition root: the service's parts in one aiohttp application, and their lifetime.
+
+`build_app` returns the application; starting it opens the service
+(`service.open_service`), starts every loop under the supervisor, and serves the
+API; stopping it (SIGTERM) cancels the loops, hands the lead over at once and
+closes the store. A loop that keeps crashing stops the process with exit code 1
+(`FATAL` says why), so that systemd or Docker starts it again.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +13,41 @@ import asyncio
 import contextlib
 import gc
 import logging
-import random
-from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
 
-import aiohttp
 from aiohttp import web
 
 from sitewatch.api import add_routes
 from sitewatch.api.auth import TokenBook
 from sitewatch.api.common import (
     CLOCK,
+    HEALTH,
     MAX_BODY_BYTES,
     METRICS,
-    MONITOR,
-    PAGER,
+    SERVICE,
     SETTINGS,
-    STORE,
     TOKENS,
-    WINDOWS,
     json_errors,
 )
-from sitewatch.api.stats import STATS
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.config.settings import Settings
-from sitewatch.model import CheckSpec, Principal, ProbeResult, Role
-from sitewatch.outages.monitor import Monitor
-from sitewatch.outages.proberfault import ProberFaultGuard
-from sitewatch.outages.recurrence import RecurringSchedule
-from sitewatch.outages.windowbook import WindowBook
-from sitewatch.paging.pager import Pager, open_pager
-from sitewatch.probing.http import HttpLogonProbe
-from sitewatch.probing.scheduler import Scheduler
-from sitewatch.stats import reader as statsreader
+from sitewatch.health import Health, HeartbeatPinger, Supervisor
+from sitewatch.model import Principal, Role
+from sitewatch.paging.notifier import Notifier
+from sitewatch.service import Identity, Service, open_service
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store
-from sitewatch.storage.sqlite import open_sqlite_store
 
 log = logging.getLogger(__name__)
 
 RUNNER = web.AppKey("runner", asyncio.Task[None])
-
-HOUSEKEEPING_EVERY = timedelta(seconds=1)
-WINDOW_MEMORY = timedelta(days=1)
-"""How long after its end a window stays in memory (the store keeps it for good)."""
+FATAL = web.AppKey("fatal", list[str])
+"""The loops given up on; non-empty means the process must exit non-zero."""
+NOTIFIER = web.AppKey("notifier", Notifier)
+"""A notifier to use instead of Apprise (tests and the demo record pages)."""
+IDENTITY = web.AppKey("identity", Identity)
+ON_FATAL: web.AppKey[Callable[[str], None]] = web.AppKey("on_fatal")
 
 
 def token_book(settings: Settings) -> TokenBook:
@@ -59,159 +57,99 @@ def token_book(settings: Settings) -> TokenBook:
     return TokenBook(entries)
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    identity: Identity | None = None,
+    notifier: Notifier | None = None,
+    on_fatal: Callable[[str], None] | None = None,
+) -> web.Application:
     """Return the whole service as one aiohttp application, not yet started."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[TOKENS] = token_book(settings)
     app[METRICS] = Metrics()
+    app[FATAL] = []
+    app[ON_FATAL] = on_fatal or (lambda loop: None)
+    app[IDENTITY] = identity or Identity.default(settings.cluster.location)
+    if notifier is not None:
+        app[NOTIFIER] = notifier
     app.cleanup_ctx.append(_service)
     add_routes(app)
     return app
 
 
 async def _service(app: web.Application) -> AsyncIterator[None]:
-    """Open the store, resume state, run the background loops; undo it all at shutdown."""
+    """Open the service, run its loops under supervision; undo it all at shutdown."""
     settings, clock, metrics = app[SETTINGS], app[CLOCK], app[METRICS]
-    store = await open_sqlite_store(settings.database, clock)
-    app[STORE] = store
-    try:
-        windows = WindowBook(
-            await store.list_windows(ending_after=clock.now() - WINDOW_MEMORY),
-            schedule=RecurringSchedule(settings.recurring_maintenance),
-        )
-        app[WINDOWS] = windows
-        app[STATS] = statsreader.reader_for(
-            settings, store, clock, retention=settings.result_retention
-        )
-        pager = await open_pager(settings, store=store, clock=clock, metrics=metrics)
-        app[PAGER] = pager
-        monitor = Monitor(
-            settings.checks,
-            store=store,
+    service = await open_service(
+        settings,
+        clock=clock,
+        metrics=metrics,
+        identity=app[IDENTITY],
+        notifier=app.get(NOTIFIER),
+    )
+    app[SERVICE] = service
+    supervisor = Supervisor(clock, metrics, on_fatal=lambda name: _fatal(app, name))
+    app[HEALTH] = Health(
+        store=service.store, supervisor=supervisor, pending=lambda: _stuck(service)
+    )
+    loops = dict(service.loops)
+    if settings.heartbeat is not None:
+        pinger = HeartbeatPinger(
+            url=settings.heartbeat.url,
+            every=settings.heartbeat.every,
+            health=app[HEALTH],
+            leading=lambda: _has_leader(service),
+            clock=clock,
             metrics=metrics,
-            clock=clock,
-            windows=windows,
-            maintenance_grace=settings.defaults.maintenance_grace,
-            guard=ProberFaultGuard(
-                {c.id for c in settings.checks},
-                ratio=settings.prober_fault.ratio,
-                min_checks=settings.prober_fault.min_checks,
-            ),
-            planner=pager.planner,
-            on_fault=pager.faults.on_change,
         )
-        metrics.register_checks((c.id, c.customer) for c in settings.checks)
-        metrics.register_customers(c.id for c in settings.customers)
-        await monitor.start()
-        # Everything built so far lives as long as the process: move it out of the
-        # collector's sight, so full collections do not stall the scheduler (0.25-1 s
-        # pauses at 20,000 checks before this, bench/README.md).
-        gc.collect()
-        gc.freeze()
-        await _restore_windows(windows, store, monitor)
-        _keep_windows_current(windows, monitor, clock.now())
-        app[MONITOR] = monitor
-        runner = asyncio.create_task(
-            _run_loops(settings, clock, metrics, monitor, store, windows, pager)
-        )
-        app[RUNNER] = runner
-        yield
-        runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await runner
-        await monitor.flush()
-    finally:
-        if PAGER in app:
-            app[PAGER].close()
-        await store.close()
-
-
-async def _run_loops(
-    settings: Settings,
-    clock: Clock,
-    metrics: Metrics,
-    monitor: Monitor,
-    store: Store,
-    windows: WindowBook,
-    pager: Pager,
-) -> None:
-    """Run the scheduler, housekeeping and the paging loops until cancelled."""
-    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=60)
-    probe = HttpLogonProbe(connector, clock)
+        loops["heartbeat"] = pinger.run
+    # Everything built so far lives as long as the process: move it out of the
+    # collector's sight, so full collections do not stall the scheduler (0.25-1 s
+    # pauses at 20,000 checks before this, bench/README.md).
+    gc.collect()
+    gc.freeze()
+    app[RUNNER] = asyncio.create_task(supervisor.run(loops), name="supervisor")
+    log.info(
+        "instance %s at location %s on %s",
+        service.identity.instance,
+        service.identity.location,
+        service.store.description,
+    )
     try:
-
-        async def run_probe(check: CheckSpec) -> ProbeResult:
-            return await probe.run(check)
-
-        scheduler = Scheduler(
-            settings.checks,
-            run_probe=run_probe,
-            on_result=monitor.on_result,
-            clock=clock,
-            max_concurrency=settings.max_concurrent_probes,
-            observe_lag=metrics.scheduler_lag.observe,
-            rng=random.Random(),
-            on_error=lambda _check, _error: metrics.internal_errors.labels("scheduler").inc(),
-        )
-        async with asyncio.TaskGroup() as group:
-            group.create_task(scheduler.run())
-            group.create_task(
-                _housekeeping(clock, metrics, monitor, store, windows, settings.result_retention)
-            )
-            # Paging runs beside probing, never on its path: a slow channel delays pages only.
-            group.create_task(pager.dispatcher.run())
-            group.create_task(pager.escalator.run())
+        yield
     finally:
-        await connector.close()
+        app[RUNNER].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app[RUNNER]
+        await service.close()
 
 
-async def _housekeeping(
-    clock: Clock,
-    metrics: Metrics,
-    monitor: Monitor,
-    store: Store,
-    windows: WindowBook,
-    retention: timedelta,
-) -> None:
-    """Once a second: overruns, batched writes, open-ticket gauge; hourly: pruning, windows."""
-    last_prune = clock.monotonic() - 3600
-    while True:
-        await clock.sleep(HOUSEKEEPING_EVERY.total_seconds())
-        try:
-            await monitor.tick()
-            metrics.tickets_open.set(await store.count_open_tickets())
-            if clock.monotonic() - last_prune >= 3600:
-                last_prune = clock.monotonic()
-                await store.prune_results(clock.now() - retention)
-                _keep_windows_current(windows, monitor, clock.now())
-        except Exception:
-            # A bug must not stop the loop that saves state and finds overruns.
-            log.exception("housekeeping failed; retrying in a second")
-            metrics.internal_errors.labels("housekeeping").inc()
+def _stuck(service: Service) -> str | None:
+    since = service.monitor.failing_since
+    if since is None:
+        return None
+    waited = service.clock.monotonic() - since
+    return f"{service.monitor.queued} result(s) not committed for {waited:.0f}s"
 
 
-def _windows_in_use(monitor: Monitor) -> set[str]:
-    """Return the windows of open planned outages: their end decides the overrun."""
-    return {
-        view.status.outage.window_id
-        for view in monitor.views()
-        if view.status.outage is not None and view.status.outage.window_id is not None
-    }
+def _has_leader(service: Service) -> bool:
+    if not service.store.shared:
+        return service.leadership.current() is not None
+    known = service.leadership.known
+    return known is not None and known.until > service.clock.now()
 
 
-async def _restore_windows(windows: WindowBook, store: Store, monitor: Monitor) -> None:
-    """Bring back the window of every open planned outage, however long ago it ended."""
-    for window_id in _windows_in_use(monitor):
-        if windows.get(window_id) is None:
-            window = await store.get_window(window_id) or windows.schedule.find(window_id)
-            if window is not None:
-                windows.put(window)
+def _fatal(app: web.Application, loop: str) -> None:
+    """Record a loop given up on, and let the owner of the process stop it."""
+    app[FATAL].append(loop)
+    app[ON_FATAL](loop)
 
 
-def _keep_windows_current(windows: WindowBook, monitor: Monitor, now: datetime) -> None:
-    """Add the coming recurring occurrences; forget windows the rules can no longer need."""
-    onsets = [v.status.streak_onset for v in monitor.views() if v.status.streak_onset is not None]
-    since = min([now - WINDOW_MEMORY, *onsets])
-    windows.refresh(now, since=since, keep=_windows_in_use(monitor))
+def stop_process(loop: str) -> None:
+    """Stop this process as SIGTERM does (`sitewatch run` then exits 1: see FATAL)."""
+    log.critical("stopping: the %s loop cannot be kept running", loop)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -16,7 +16,7 @@ from aiohttp import web
 from sitewatch import __version__
 from sitewatch.clock import SystemClock
 from sitewatch.config.loader import ConfigError, Settings, default_config_path, load_settings
-from sitewatch.model import CheckSpec, ProbeResult
+from sitewatch.model import ID_PATTERN, CheckSpec, ProbeResult
 from sitewatch.model.durations import format_duration
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (run, check, probe, stats):
         sub.add_argument("-c", "--config", type=Path, help=config_help)
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    run.add_argument(
+        "--location",
+        help="this instance's location (default: $SITEWATCH_LOCATION, else cluster.location)",
+    )
+    run.add_argument("--instance", help="this instance's name (default: HOSTNAME-PID)")
     commands.add_parser("demo", help="a guided demo on a simulated customer site")
     return parser
 
@@ -74,7 +79,7 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"{settings.source}: valid")
     print(f"  listen      {settings.listen_host}:{settings.listen_port}")
-    print(f"  database    {settings.database}")
+    print(f"  database    {settings.database.redacted}")
     print(f"  customers   {', '.join(c.id for c in settings.customers) or '-'}")
     print(f"  operators   {', '.join(o.id for o in settings.operators) or '-'}")
     print(f"  schedules   {', '.join(s.id for s in settings.schedules) or '-'}")
@@ -135,8 +140,17 @@ def _run(args: argparse.Namespace) -> int:
     settings = _load(args)
     if settings is None:
         return EXIT_INVALID
-    from sitewatch.app import build_app
+    from sitewatch.app import FATAL, build_app, stop_process
+    from sitewatch.service import Identity
+    from sitewatch.storage.sqlite import InstanceLockedError
 
+    location = args.location or os.environ.get("SITEWATCH_LOCATION") or settings.cluster.location
+    if not ID_PATTERN.match(location):
+        print(f"location {location!r}: use lower-case letters, digits and dashes", file=sys.stderr)
+        return EXIT_INVALID
+    identity = Identity.default(location)
+    if args.instance:
+        identity = Identity(args.instance, location)
     log = logging.getLogger("sitewatch")
     log.info(
         "sitewatch %s: %d checks, listening on http://%s:%d",
@@ -145,14 +159,23 @@ def _run(args: argparse.Namespace) -> int:
         settings.listen_host,
         settings.listen_port,
     )
-    # run_app handles SIGINT and SIGTERM: it stops accepting, runs cleanup, returns.
-    web.run_app(
-        build_app(settings),
-        host=settings.listen_host,
-        port=settings.listen_port,
-        print=None,
-        access_log=None,
-    )
+    app = build_app(settings, identity=identity, on_fatal=stop_process)
+    try:
+        # run_app handles SIGINT and SIGTERM: it stops accepting, runs cleanup, returns.
+        web.run_app(
+            app,
+            host=settings.listen_host,
+            port=settings.listen_port,
+            print=None,
+            access_log=None,
+        )
+    except InstanceLockedError as refused:
+        print(f"sitewatch run: {refused}", file=sys.stderr)
+        return EXIT_INVALID
+    given_up: list[str] = app[FATAL]
+    if given_up:
+        log.critical("sitewatch stopped: loop(s) %s kept crashing", ", ".join(given_up))
+        return EXIT_FAILED
     log.info("sitewatch stopped cleanly")
     return EXIT_OK
 
@@ -178,8 +201,9 @@ def _stats(args: argparse.Namespace) -> int:
     except ValueError as problem:
         print(f"sitewatch stats: {problem}", file=sys.stderr)
         return EXIT_INVALID
-    if not settings.database.exists():
-        print(f"no database at {settings.database}: has sitewatch run with it?", file=sys.stderr)
+    path = settings.database.path
+    if path is not None and not path.exists():
+        print(f"no database at {path}: has sitewatch run with it?", file=sys.stderr)
         return EXIT_INVALID
     stats = asyncio.run(read_database(settings, period, clock, retention=settings.result_retention))
     print(render_table(as_json(stats)))

@@ -18,12 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from sitewatch.api.common import STORE, WINDOWS
+from sitewatch.api.common import SERVICE
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
 from sitewatch.config.loader import Settings, load_settings
 from sitewatch.model import (
-    CheckStatus,
     Classification,
     MaintenanceKind,
     Outage,
@@ -32,7 +31,9 @@ from sitewatch.model import (
     Ticket,
     Transition,
     TransitionKind,
+    Verdict,
     Window,
+    WindowChange,
 )
 from tests.harness import (
     CUSTOMER_TOKEN,
@@ -93,7 +94,7 @@ class Api:
 
     @property
     def app(self) -> web.Application:
-        """The application under test (its store and window book are live)."""
+        """The application under test (its service is live)."""
         return self.client.server.app  # type: ignore[no-any-return]
 
     async def call(
@@ -126,9 +127,10 @@ class Api:
         }
         values |= fields
         values["kind"] = MaintenanceKind(values["kind"])
-        stored = await self.app[STORE].add_window(Window(**values))
-        self.app[WINDOWS].put(stored)
-        return stored
+        window = Window(**values)
+        declared = WindowChange("", window.declared_at, window.declared_by, "declared")
+        async with self.app[SERVICE].store.transaction() as tx:
+            return await tx.windows.add(window, declared)
 
     async def ticket(
         self, check: str = "portal", customer: str = "acme", *, onset_ago: float = 30
@@ -136,11 +138,15 @@ class Api:
         """Open an emergency ticket the way the monitor does: commit a STARTED transition."""
         onset = self.clock.now() - timedelta(seconds=onset_ago)
         outage = Outage(onset, ResultKind.CONNECT, Classification.EMERGENCY, "refused")
-        status = CheckStatus(state=State.DOWN, since=onset, failures=2, outage=outage)
         started = Transition(TransitionKind.STARTED, self.clock.now(), outage, "2 failures")
-        [record] = await self.app[STORE].record_transitions(check, customer, status, [started])
-        assert record.ticket is not None
-        return record.ticket
+        service = self.app[SERVICE]
+        spec = service.settings.check(check)
+        assert spec is not None and spec.customer == customer
+        async with service.store.transaction() as tx:
+            recorded = await service.recorder.record(tx, spec, started, self.clock.now())
+            await tx.checks.save_verdicts({check: Verdict(State.DOWN, onset, outage)})
+        assert recorded.ticket is not None
+        return recorded.ticket
 
 
 async def start_api(

@@ -15,7 +15,7 @@ from html import escape
 
 from aiohttp import web
 
-from sitewatch.api.common import CLOCK, METRICS, PAGER, SETTINGS, STORE, iso
+from sitewatch.api.common import CLOCK, METRICS, SERVICE, SETTINGS, iso
 from sitewatch.model import Outcome, Ticket, TicketState
 from sitewatch.model.redaction import redact
 from sitewatch.paging.links import AckGrant, Refusal
@@ -67,7 +67,7 @@ async def _acknowledge(request: web.Request) -> web.Response:
         return found
     grant, ticket = found
     now = request.app[CLOCK].now()
-    change = await request.app[STORE].acknowledge_ticket(ticket.id, grant.operator, NOTE, now)
+    change = await request.app[SERVICE].tickets.acknowledge(ticket.id, grant.operator, NOTE)
     if change is None:
         return _page(404, "Unknown ticket", f"<p>There is no ticket {escape(ticket.id)}.</p>")
     if change.outcome is Outcome.CONFLICT:
@@ -83,10 +83,10 @@ async def _acknowledge(request: web.Request) -> web.Response:
 
 async def _ticket_of(request: web.Request) -> tuple[AckGrant, Ticket] | web.Response:
     now = request.app[CLOCK].now()
-    verdict = request.app[PAGER].links.verify(request.match_info["token"], now)
+    verdict = request.app[SERVICE].links.verify(request.match_info["token"], now)
     if isinstance(verdict, Refusal):
         return _page(403, "Link refused", f"<p>{escape(verdict.message)}</p>")
-    ticket = await request.app[STORE].get_ticket(verdict.ticket_id)
+    ticket = await request.app[SERVICE].tickets.get(verdict.ticket_id)
     if ticket is None:
         message = f"There is no ticket {verdict.ticket_id} in this sitewatch."
         return _page(404, "Unknown ticket", f"<p>{escape(message)}</p>")

@@ -8,14 +8,18 @@ from typing import Any
 
 from aiohttp import web
 
-from sitewatch.api.common import METRICS, MONITOR, caller, iso
-from sitewatch.outages.monitor import CheckView
+from sitewatch.api.common import HEALTH, METRICS, SERVICE, SETTINGS, caller, iso
+from sitewatch.model import LocationStatus
+from sitewatch.outages.board import CheckView, read_views
 
 log = logging.getLogger(__name__)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Say that the service answers."""
+    """Answer 200 while every loop is alive and the database answers, else 503 with why."""
+    problems = await request.app[HEALTH].problems()
+    if problems:
+        return web.json_response({"status": "unhealthy", "problems": problems}, status=503)
     return web.json_response({"status": "ok"})
 
 
@@ -41,12 +45,26 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 
 
 def check_json(view: CheckView) -> dict[str, Any]:
-    """Render one check for the API."""
-    status = view.status
+    """Render one check for the API: its verdict, and each location's own view."""
+    verdict = view.verdict
+    last, last_at = view.last
     return {
         "id": view.spec.id,
         "customer": view.spec.customer,
         "name": view.spec.name,
+        "state": verdict.state.value,
+        "since": iso(verdict.since),
+        "last_result": last.value if last else None,
+        "last_result_at": iso(last_at),
+        "locations": {
+            location: location_json(status) for location, status in sorted(view.locations.items())
+        },
+    }
+
+
+def location_json(status: LocationStatus) -> dict[str, Any]:
+    """Render one location's status of a check."""
+    return {
         "state": status.state.value,
         "since": iso(status.since),
         "last_result": status.last_result.value if status.last_result else None,
@@ -55,7 +73,9 @@ def check_json(view: CheckView) -> dict[str, Any]:
 
 
 async def list_checks(request: web.Request) -> web.Response:
-    """List checks: operators see all, a customer sees its own."""
+    """List checks as committed: operators see all, a customer sees its own."""
     who = caller(request)
-    views = [v for v in request.app[MONITOR].views() if who.may_act_for(v.spec.customer)]
+    specs = [s for s in request.app[SETTINGS].checks if who.may_act_for(s.customer)]
+    async with request.app[SERVICE].store.reading() as tx:
+        views = await read_views(tx, specs)
     return web.json_response({"checks": [check_json(v) for v in views]})

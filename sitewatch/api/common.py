@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,12 +14,12 @@ from aiohttp import web
 from sitewatch.api.auth import TokenBook
 from sitewatch.clock import Clock
 from sitewatch.config.settings import Settings
+from sitewatch.health import Health
 from sitewatch.model import Principal, Role
-from sitewatch.outages.monitor import Monitor
-from sitewatch.outages.windowbook import WindowBook
-from sitewatch.paging.pager import Pager
+from sitewatch.model.times import utc_iso_or_none
+from sitewatch.service import Service
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store
+from sitewatch.storage import Cursor
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,8 @@ SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 TOKENS = web.AppKey("tokens", TokenBook)
 METRICS = web.AppKey("metrics", Metrics)
-STORE = web.AppKey("store", Store)
-MONITOR = web.AppKey("monitor", Monitor)
-WINDOWS = web.AppKey("windows", WindowBook)
-PAGER = web.AppKey("pager", Pager)
+SERVICE = web.AppKey("service", Service)
+HEALTH = web.AppKey("health", Health)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -73,9 +72,7 @@ def caller(request: web.Request, *, operator_only: bool = False) -> Principal:
 
 def iso(value: datetime | None) -> str | None:
     """Render a time as ISO 8601 in UTC (`Z`), whatever offset it was given with."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_iso_or_none(value)
 
 
 def parse_time(value: object, key: str) -> datetime:
@@ -154,3 +151,27 @@ def parse_limit(raw: str | None) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
     return int(raw)
+
+
+def format_cursor(cursor: Cursor) -> str:
+    """Return the opaque `after` value of the next page of a list."""
+    raw = f"{cursor.at.timestamp():.6f}|{cursor.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_cursor(raw: str | None) -> Cursor | None:
+    """Read an `after` query parameter (the `next` of a previous page), or raise a 400."""
+    if raw is None:
+        return None
+    problem = ApiError(400, "after must be the `next` value of a previous page, as given")
+    if len(raw) > 200 or not raw.isascii():
+        raise problem
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        stamp, _, item = text.partition("|")
+        at = datetime.fromtimestamp(float(stamp), UTC)
+    except (ValueError, OverflowError, OSError, UnicodeDecodeError):
+        raise problem from None
+    if not item or not item.isprintable():
+        raise problem
+    return Cursor(at, item)

@@ -8,22 +8,23 @@ from aiohttp import web
 
 from sitewatch.api.common import (
     CLOCK,
+    SERVICE,
     SETTINGS,
-    STORE,
-    WINDOWS,
     ApiError,
     caller,
+    format_cursor,
     iso,
     json_object,
     optional_str,
+    parse_cursor,
     parse_limit,
     parse_time,
     reject_unknown_keys,
     reject_unknown_query,
 )
-from sitewatch.model import MaintenanceKind, Principal, Role, Window, WindowChange, WindowState
+from sitewatch.model import MaintenanceKind, Principal, Window, WindowChange, WindowState
 from sitewatch.outages import windows as maintenance
-from sitewatch.outages.recurrence import is_from_config
+from sitewatch.outages.windows import Rejection
 
 DECLARE_KEYS = {"customer", "checks", "kind", "start", "end", "note"}
 CHANGE_KEYS = {"end"}
@@ -85,100 +86,69 @@ def _declaration(
     )
 
 
+def _answer(found: Window | Rejection) -> Window:
+    if isinstance(found, Rejection):
+        raise ApiError(found.status, found.message)
+    return found
+
+
 async def declare(request: web.Request) -> web.Response:
     """Declare a window: a planned event only if declared before it starts."""
     who = caller(request)
     declaration = _declaration(await json_object(request), who, request)
-    settings = request.app[SETTINGS]
-    result = maintenance.declare(
-        declaration,
-        by=who.label,
-        now=request.app[CLOCK].now(),
-        customer_checks=[c.id for c in settings.checks if c.customer == declaration.customer],
-        maximum=settings.defaults.maintenance_max,
-    )
-    if isinstance(result, maintenance.Rejection):
-        raise ApiError(result.status, result.message)
-    stored = await request.app[STORE].add_window(result)
-    request.app[WINDOWS].put(stored)
+    stored = _answer(await request.app[SERVICE].windows.declare(who, declaration))
     return web.json_response(window_json(stored, request), status=201)
 
 
 async def list_windows(request: web.Request) -> web.Response:
     """List windows, latest start first, cancelled and recurring ones too.
 
-    A customer sees its own.
+    A customer sees its own. `next` (when more exist) is the `after` of the next page.
     """
     who = caller(request)
-    reject_unknown_query(request, {"state", "limit"})
-    state = request.query.get("state")
-    if state is not None and state not in {s.value for s in WindowState}:
+    reject_unknown_query(request, {"state", "limit", "after"})
+    raw_state = request.query.get("state")
+    if raw_state is not None and raw_state not in {s.value for s in WindowState}:
         raise ApiError(400, f"state must be one of {', '.join(s.value for s in WindowState)}")
+    state = None if raw_state is None else WindowState(raw_state)
     limit = parse_limit(request.query.get("limit"))
-    customer = None if who.role is Role.OPERATOR else who.id
-    windows = await request.app[STORE].list_windows(customer)
-    windows += request.app[WINDOWS].recurring(customer)
-    windows.sort(key=lambda w: (w.start, w.id), reverse=True)
-    rendered = [window_json(w, request) for w in windows]
-    if state is not None:
-        rendered = [w for w in rendered if w["state"] == state]
-    return web.json_response({"maintenance": rendered[:limit]})
-
-
-async def _owned_window(request: web.Request) -> tuple[Principal, Window]:
-    who = caller(request)
-    window_id = request.match_info["window_id"]
-    window = await request.app[STORE].get_window(window_id) or request.app[WINDOWS].find(window_id)
-    if window is None:
-        raise ApiError(404, f"no maintenance window {window_id!r}")
-    if not who.may_act_for(window.customer):
-        raise ApiError(403, f"window {window.id} belongs to another customer")
-    return who, window
+    after = parse_cursor(request.query.get("after"))
+    windows, more = await request.app[SERVICE].windows.page(
+        who, state=state, limit=limit, after=after
+    )
+    body: dict[str, Any] = {"maintenance": [window_json(w, request) for w in windows]}
+    if more is not None:
+        body["next"] = format_cursor(more)
+    return web.json_response(body)
 
 
 async def show(request: web.Request) -> web.Response:
     """Show one window with its audit trail."""
-    _, window = await _owned_window(request)
-    if is_from_config(window):
-        origin = f"recurring_maintenance in {request.app[SETTINGS].source.name}"
-        changes = [
-            WindowChange(window.id, window.declared_at, window.declared_by, "declared", origin)
-        ]
-    else:
-        changes = await request.app[STORE].window_changes(window.id)
+    who = caller(request)
+    desk = request.app[SERVICE].windows
+    window = _answer(await desk.find(who, request.match_info["window_id"]))
+    changes = await desk.history(window)
     body = window_json(window, request) | {"history": [change_json(c) for c in changes]}
     return web.json_response(body)
 
 
 async def change(request: web.Request) -> web.Response:
     """Extend a window or end it early, while it has not ended."""
-    who, window = await _owned_window(request)
-    if rejection := maintenance.config_rejection(window):
-        raise ApiError(rejection.status, rejection.message)
+    who = caller(request)
+    desk = request.app[SERVICE].windows
+    window_id = request.match_info["window_id"]
+    _answer(await desk.find(who, window_id))
     body = await json_object(request)
     reject_unknown_keys(body, CHANGE_KEYS)
     if body.get("end") is None:
         raise ApiError(400, "end is required (ISO 8601 with an offset)")
-    now, settings = request.app[CLOCK].now(), request.app[SETTINGS]
-    end = maintenance.change_end(
-        window, parse_time(body["end"], "end"), now=now, maximum=settings.defaults.maintenance_max
-    )
-    if isinstance(end, maintenance.Rejection):
-        raise ApiError(end.status, end.message)
-    stored = await request.app[STORE].change_window_end(window.id, end, who.label, now)
-    request.app[WINDOWS].put(stored)
-    if stored.cancelled_at is not None:
-        # Cancelled between our read and the write: the store kept it cancelled.
-        raise ApiError(409, f"window {window.id} was cancelled; it can no longer change")
+    end = parse_time(body["end"], "end")
+    stored = _answer(await desk.change_end(who, window_id, end))
     return web.json_response(window_json(stored, request))
 
 
 async def cancel(request: web.Request) -> web.Response:
     """Cancel a window that has not started."""
-    who, window = await _owned_window(request)
-    now = request.app[CLOCK].now()
-    if rejection := maintenance.cancel(window, now=now):
-        raise ApiError(rejection.status, rejection.message)
-    stored = await request.app[STORE].cancel_window(window.id, who.label, now)
-    request.app[WINDOWS].put(stored)
+    who = caller(request)
+    _answer(await request.app[SERVICE].windows.cancel(who, request.match_info["window_id"]))
     return web.Response(status=204)

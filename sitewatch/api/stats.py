@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sitewatch.api.common import CLOCK, ApiError, caller, parse_time, reject_unknown_query
+from sitewatch.api.common import CLOCK, SERVICE, ApiError, caller, parse_time, reject_unknown_query
 from sitewatch.stats.compute import DEFAULT_SPAN, Period
-from sitewatch.stats.reader import StatsReader
 from sitewatch.stats.report import as_json, period_between
-
-STATS = web.AppKey("stats", StatsReader)
 
 
 def requested_period(request: web.Request) -> Period:
@@ -29,5 +26,5 @@ async def show(request: web.Request) -> web.Response:
     """Answer the outage statistics of a period (operators only)."""
     caller(request, operator_only=True)
     period = requested_period(request)
-    stats = await request.app[STATS].read(period)
+    stats = await request.app[SERVICE].stats.read(period)
     return web.json_response(as_json(stats))

@@ -17,9 +17,8 @@ from string import Template
 
 from aiohttp import web
 
-from sitewatch.api.common import CLOCK, MONITOR, SETTINGS, STORE, TOKENS, WINDOWS
+from sitewatch.api.common import CLOCK, SERVICE, SETTINGS, TOKENS
 from sitewatch.api.sessions import COOKIE, SessionSigner
-from sitewatch.api.stats import STATS
 from sitewatch.model import (
     Classification,
     Principal,
@@ -31,7 +30,7 @@ from sitewatch.model import (
     WindowState,
 )
 from sitewatch.model.durations import format_duration
-from sitewatch.outages.monitor import CheckView
+from sitewatch.outages.board import CheckView
 from sitewatch.stats.compute import DEFAULT_SPAN, Period, Statistics
 
 SESSIONS = web.AppKey("sessions", SessionSigner)
@@ -200,18 +199,23 @@ def _section(title: str, content: str, *, css: str = "") -> str:
 
 async def _status(request: web.Request, who: Principal, now: datetime) -> str:
     app = request.app
-    views = [v for v in app[MONITOR].views() if who.may_act_for(v.spec.customer)]
+    service = app[SERVICE]
+    views = [v for v in service.board.views() if who.may_act_for(v.spec.customer)]
     customers = [c.id for c in app[SETTINGS].customers if who.may_act_for(c.id)]
     unresolved = [TicketState.OPEN, TicketState.ACKNOWLEDGED]
-    tickets = await app[STORE].list_tickets(unresolved, limit=200)
+    tickets, _ = await service.tickets.page(unresolved, 200)
     in_force = {WindowState.ACTIVE, WindowState.SCHEDULED}
     windows = sorted(
-        (w for c in customers for w in app[WINDOWS].of_customer(c) if w.state(now) in in_force),
+        (
+            w
+            for w in (await service.windows.page(who, state=None, limit=500))[0]
+            if w.state(now) in in_force
+        ),
         key=lambda w: (w.start, w.id),
     )
-    stats = await app[STATS].read(Period(now - DEFAULT_SPAN, now))
+    stats = await service.stats.read(Period(now - DEFAULT_SPAN, now))
     parts = []
-    if who.role is Role.OPERATOR and app[MONITOR].prober_fault:
+    if who.role is Role.OPERATOR and service.faults.active:
         warning = (
             "<p>Most checks fail on the network at once: sitewatch's own network is"
             " suspected, and customer tickets are held until it clears.</p>"
@@ -229,7 +233,8 @@ def _checks_section(views: Sequence[CheckView], stats: Statistics, now: datetime
     counts = dict.fromkeys(State, 0)
     rows = []
     for view in views:
-        spec, status = view.spec, view.status
+        spec, status = view.spec, view.verdict
+        last, _ = view.last
         counts[status.state] += 1
         state = status.state.value
         badge = f'<span class="state state-{state}" data-check="{_e(spec.id)}">{state}</span>'
@@ -239,7 +244,7 @@ def _checks_section(views: Sequence[CheckView], stats: Statistics, now: datetime
                 _td(spec.customer),
                 f"<td>{badge}</td>",
                 f"<td>{_when(status.since, now)}</td>",
-                _td(status.last_result.value if status.last_result else "-"),
+                _td(last.value if last else "-"),
                 _num(_percent(availability.get(spec.id))),
             )
         )

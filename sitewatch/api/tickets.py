@@ -7,15 +7,14 @@ from typing import Any
 from aiohttp import web
 
 from sitewatch.api.common import (
-    CLOCK,
-    METRICS,
-    PAGER,
-    STORE,
+    SERVICE,
     ApiError,
     caller,
+    format_cursor,
     iso,
     json_object,
     optional_str,
+    parse_cursor,
     parse_limit,
     reject_unknown_keys,
     reject_unknown_query,
@@ -70,17 +69,21 @@ def _states(request: web.Request) -> list[TicketState] | None:
 async def list_tickets(request: web.Request) -> web.Response:
     """List tickets, newest first, filtered to exactly the listed states."""
     caller(request, operator_only=True)
-    reject_unknown_query(request, {"state", "limit"})
+    reject_unknown_query(request, {"state", "limit", "after"})
     states = _states(request)
     limit = parse_limit(request.query.get("limit"))
-    tickets = await request.app[STORE].list_tickets(states, limit=limit)
-    return web.json_response({"tickets": [ticket_json(t, events=False) for t in tickets]})
+    after = parse_cursor(request.query.get("after"))
+    tickets, more = await request.app[SERVICE].tickets.page(states, limit, after)
+    body: dict[str, Any] = {"tickets": [ticket_json(t, events=False) for t in tickets]}
+    if more is not None:
+        body["next"] = format_cursor(more)
+    return web.json_response(body)
 
 
 async def show(request: web.Request) -> web.Response:
     """Show one ticket with its timeline."""
     caller(request, operator_only=True)
-    ticket = await request.app[STORE].get_ticket(request.match_info["ticket_id"])
+    ticket = await request.app[SERVICE].tickets.get(request.match_info["ticket_id"])
     if ticket is None:
         raise ApiError(404, f"no ticket {request.match_info['ticket_id']!r}")
     return web.json_response(ticket_json(ticket))
@@ -108,14 +111,12 @@ async def acknowledge(request: web.Request) -> web.Response:
     body = await json_object(request, allow_empty=True)
     reject_unknown_keys(body, {"note"})
     ticket_id = request.match_info["ticket_id"]
-    change = await request.app[STORE].acknowledge_ticket(
-        ticket_id, who.id, _note(body), request.app[CLOCK].now()
-    )
+    change = await request.app[SERVICE].tickets.acknowledge(ticket_id, who.id, _note(body))
     return _answer(change, ticket_id)
 
 
 async def resolve(request: web.Request) -> web.Response:
-    """Resolve with a root cause."""
+    """Resolve with a root cause; RESOLVED goes to everyone paged, in the same transaction."""
     who = caller(request, operator_only=True)
     body = await json_object(request)
     reject_unknown_keys(body, {"cause", "note"})
@@ -125,16 +126,5 @@ async def resolve(request: web.Request) -> web.Response:
         causes = ", ".join(c.value for c in Cause)
         raise ApiError(400, f"cause is required, one of {causes}") from None
     ticket_id = request.match_info["ticket_id"]
-    # The planner adds RESOLVED pages to everyone paged, in the same transaction.
-    change = await request.app[STORE].resolve_ticket(
-        ticket_id,
-        cause,
-        who.id,
-        _note(body),
-        request.app[CLOCK].now(),
-        request.app[PAGER].planner,
-    )
-    if change is not None and change.outcome is Outcome.CHANGED:
-        # Counted once the store has committed it; a repeated resolve is a 409.
-        request.app[METRICS].outages_by_cause.labels(cause.value).inc()
+    change = await request.app[SERVICE].tickets.resolve(ticket_id, cause, who.id, _note(body))
     return _answer(change, ticket_id)

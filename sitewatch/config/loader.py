@@ -29,12 +29,16 @@ from sitewatch.config.schema import (
     validate,
 )
 from sitewatch.config.settings import (
+    Cluster,
     Customer,
     Defaults,
     Escalation,
     EscalationLevel,
+    Heartbeat,
+    Limits,
     Operator,
     Paging,
+    Probe,
     ProberFault,
     Settings,
     paging_problems,
@@ -49,6 +53,7 @@ from sitewatch.config.yamlsource import (
     substitute_env,
 )
 from sitewatch.model import CheckSpec
+from sitewatch.storage.urls import parse_database_url
 
 __all__ = [
     "ConfigError",
@@ -61,7 +66,6 @@ __all__ = [
     "Paging",
     "ProberFault",
     "Settings",
-    "database_path",
     "default_config_path",
     "load_settings",
     "validate_notify_url",
@@ -85,18 +89,8 @@ def _listen(value: object) -> tuple[str, int]:
     return host, int(port)
 
 
-def database_path(url: str, base: Path) -> Path:
-    """Resolve `sqlite:///rel/path` against `base` and `sqlite:////abs/path` as is."""
-    scheme, sep, rest = url.partition(":///")
-    if scheme != "sqlite" or not sep or not rest.strip("/"):
-        raise ValueError(
-            f"expected sqlite:///relative/path or sqlite:////absolute/path, got {url!r}"
-        )
-    return (base / rest).resolve()
-
-
 def _database(value: str) -> str:
-    database_path(value, Path())
+    parse_database_url(value, Path())
     return value
 
 
@@ -125,6 +119,11 @@ class _ConfigFile(StrictModel):
     escalation: Escalation = Escalation()
     recurring_maintenance: tuple[RecurringMaintenance, ...] = ()
     paging: Paging = Paging()
+    retention: PositiveDuration = timedelta(days=400)
+    cluster: Cluster = Cluster()
+    probe: Probe = Probe()
+    limits: Limits = Limits()
+    heartbeat: Heartbeat | None = None
 
 
 def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
@@ -192,7 +191,7 @@ def _settings(
         source=source.path,
         listen_host=host,
         listen_port=port,
-        database=database_path(parsed.database, source.path.parent),
+        database=parse_database_url(parsed.database, source.path.parent),
         checks_dir=checks_dir.resolve(),
         public_url=parsed.public_url or f"http://{url_host}:{port}",
         defaults=parsed.defaults,
@@ -202,6 +201,11 @@ def _settings(
         escalation=parsed.escalation,
         max_concurrent_probes=parsed.max_concurrent_probes,
         result_retention=parsed.result_retention,
+        retention=parsed.retention,
+        cluster=parsed.cluster,
+        probe=parsed.probe,
+        limits=parsed.limits,
+        heartbeat=parsed.heartbeat,
         checks=checks,
         schedules=build_schedules(parsed.schedules),
         recurring_maintenance=parsed.recurring_maintenance,

@@ -9,12 +9,14 @@ schema cannot. Checks that need the whole file (known operators, unique tokens) 
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from sitewatch.config.notify import validate_notify_url
 from sitewatch.config.recurring import RecurringMaintenance
@@ -30,14 +32,19 @@ from sitewatch.config.schema import (
 from sitewatch.config.yamlsource import ConfigProblem, YamlSource
 from sitewatch.model import CheckSpec, Schedule
 from sitewatch.model.durations import format_duration
+from sitewatch.storage.urls import DatabaseUrl
 
 __all__ = [
+    "Cluster",
     "Customer",
     "Defaults",
     "Escalation",
     "EscalationLevel",
+    "Heartbeat",
+    "Limits",
     "Operator",
     "Paging",
+    "Probe",
     "ProberFault",
     "Settings",
     "paging_problems",
@@ -49,6 +56,20 @@ def _notify_url(value: str) -> str:
     problem = validate_notify_url(value)
     if problem:
         raise ValueError(problem)
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"expected an IP address of this host, got {value!r}") from None
+    return value
+
+
+def _heartbeat_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("expected an absolute http:// or https:// URL to GET")
     return value
 
 
@@ -81,6 +102,48 @@ class ProberFault(StrictModel):
 
     ratio: Annotated[float, Field(strict=True, gt=0, le=1)] = 0.8
     min_checks: Count = 5
+
+
+def _quorum(value: object) -> int:
+    if value == "majority":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
+        return value
+    raise ValueError('expected "majority" or a number of locations from 1 to 100')
+
+
+class Cluster(StrictModel):
+    """Where this instance stands among the instances sharing the database."""
+
+    location: Identifier = "default"
+    """This instance's vantage point; `--location` and `$SITEWATCH_LOCATION` win."""
+    quorum: Annotated[int, BeforeValidator(_quorum)] = 0
+    """How many locations must see a check down: 0 stands for `majority`."""
+    lease: PositiveDuration = timedelta(seconds=10)
+    """How long a silent instance is still taken to be alive (and the leader's lease)."""
+
+
+class Probe(StrictModel):
+    """How probes reach the sites."""
+
+    source_address: Annotated[str, Field(strict=True), AfterValidator(_ip_address)] | None = None
+    """Bind every outgoing probe connection to this local address."""
+
+
+class Limits(StrictModel):
+    """What one customer may ask of the service."""
+
+    windows: Count = 200
+    """Windows not yet ended, per customer."""
+    requests_per_minute: Count = 600
+    """API requests per token and minute (per instance)."""
+
+
+class Heartbeat(StrictModel):
+    """A dead man's switch: sitewatch GETs `url` every `every` while it is healthy."""
+
+    url: Annotated[str, Field(strict=True), AfterValidator(_heartbeat_url)]
+    every: PositiveDuration = timedelta(seconds=60)
 
 
 class Customer(StrictModel):
@@ -147,7 +210,7 @@ class Settings:
     source: Path
     listen_host: str
     listen_port: int
-    database: Path
+    database: DatabaseUrl
     checks_dir: Path
     public_url: str
     defaults: Defaults
@@ -158,7 +221,13 @@ class Settings:
     max_concurrent_probes: int
     checks: tuple[CheckSpec, ...]
     result_retention: timedelta = timedelta(days=7)
-    """How long raw probe results are kept (outages, windows and tickets stay)."""
+    """How long raw probe results are kept."""
+    retention: timedelta = timedelta(days=400)
+    """How long resolved tickets, ended windows and past outages are kept."""
+    cluster: Cluster = field(default_factory=Cluster)
+    probe: Probe = field(default_factory=Probe)
+    limits: Limits = field(default_factory=Limits)
+    heartbeat: Heartbeat | None = None
     schedules: tuple[Schedule, ...] = ()
     """On-call schedules, which escalation levels may name besides operators."""
     recurring_maintenance: tuple[RecurringMaintenance, ...] = ()

@@ -6,13 +6,10 @@ rows; the dispatcher turns a `Delivery` into a stored outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple, Protocol
-
-from sitewatch.model.tickets import Ticket
+from typing import NamedTuple
 
 
 class PageKind(StrEnum):
@@ -105,11 +102,25 @@ class PageRow:
     ticket_id: str | None = None
     level: int = 0
     round: int = 0
+    reason: str = ""
+    """Why this page is due (kept in the outbox, shown in the ticket's timeline)."""
 
     @property
     def target(self) -> Target:
         """Return where this page goes."""
         return Target(self.operator, self.url_index)
+
+    @property
+    def key(self) -> str:
+        """Return the page's stable key: the same for every attempt and every instance.
+
+        Channels that deduplicate (PagerDuty `dedup_key`, Opsgenie `alias`) are given
+        it, so that a page repeated across a crash is shown once.
+        """
+        return (
+            f"sitewatch/{self.subject}/{self.kind.value}/{self.level}.{self.round}"
+            f"/{self.operator or 'fallback'}.{self.url_index}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,25 +173,3 @@ class DeliveryRecord:
     """False when the row was no longer pending (recorded before): nothing changed."""
     first_page_of_ticket: bool = False
     """This was the first page of its ticket to be sent (detection time ends here)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EscalationCandidate:
-    """A ticket that may still escalate, with the `(level, round)` pairs already planned."""
-
-    ticket: Ticket
-    planned: frozenset[tuple[int, int]]
-
-
-class PagePlanner(Protocol):
-    """Make the rows a ticket change causes; the store calls it inside the transaction."""
-
-    def opening(self, ticket: Ticket, now: datetime) -> list[PageRow]:
-        """Return the pages due as the ticket opens (SITE DOWN to level 0)."""
-        ...
-
-    def notice(
-        self, kind: PageKind, ticket: Ticket, paged: Sequence[Target], now: datetime
-    ) -> list[PageRow]:
-        """Return RECOVERED or RESOLVED pages to `paged`, everyone paged for the ticket."""
-        ...

@@ -1,197 +1,221 @@
-"""The monitor: applies each probe result to its check's status and commits what matters.
+"""The monitor: turns probe results into committed location statuses, verdicts and tickets.
 
-It is the I/O shell around `outages.py`: it feeds the pure rules, commits every
-transition before acting on it, batches the rest (streak counters, raw results)
-into one write a second, and keeps the state gauges true.
+Results are queued and answered at once (re-probe soon?, a prediction from the
+cache, used only for timing); a writer task commits them in batches, each batch one
+transaction that decides on the rows it reads locked (docs/architecture.md,
+"Transactions"). A batch that fails stays queued, in order, and is retried with
+backoff: probing goes on, nothing is decided from memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.model import (
-    CheckSpec,
-    CheckStatus,
-    PagePlanner,
-    ProbeResult,
-    State,
-    Transition,
-    TransitionKind,
-)
-from sitewatch.outages.proberfault import FaultChange, ProberFaultGuard
-from sitewatch.outages.rules import Decision, Policy, observe
-from sitewatch.outages.rules import tick as tick_rules
-from sitewatch.outages.windowbook import WindowBook
+from sitewatch.model import CheckSpec, LocationStatus, ProbeResult
+from sitewatch.outages import rules
+from sitewatch.outages.board import CheckBoard
+from sitewatch.outages.faults import FaultJudge
+from sitewatch.outages.recorder import Judged, OutageRecorder, counts_as
+from sitewatch.outages.resultqueue import ResultQueue
+from sitewatch.paging.plans import warn_unreached
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store
+from sitewatch.storage import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class CheckView:
-    """One check as the API shows it."""
-
-    spec: CheckSpec
-    status: CheckStatus
+LINGER = timedelta(milliseconds=250)
+"""How long an ordinary result may wait for company before its batch commits."""
+RETRY_MAX = timedelta(seconds=10)
+"""The longest wait between two attempts to commit a batch that failed."""
 
 
 class Monitor:
-    """Own every check's status; turn results into committed transitions."""
+    """Own the results queue of this instance's location and its writer task."""
 
     def __init__(
         self,
         checks: Sequence[CheckSpec],
         *,
         store: Store,
+        recorder: OutageRecorder,
+        faults: FaultJudge,
+        board: CheckBoard,
         metrics: Metrics,
         clock: Clock,
-        windows: WindowBook,
-        maintenance_grace: timedelta,
-        guard: ProberFaultGuard,
-        planner: PagePlanner | None = None,
-        on_fault: Callable[[FaultChange, str], Awaitable[None]] | None = None,
+        location: str,
+        linger: timedelta = LINGER,
     ) -> None:
-        self._checks = {c.id: c for c in checks}
-        self._planner = planner
-        """Plans the pages a transition causes, committed with it (SITE DOWN, RECOVERED)."""
-        self._on_fault = on_fault
-        """Told when the prober fault guard starts or clears (PROBER FAULT / OK pages)."""
+        self._specs = {spec.id: spec for spec in checks}
         self._store = store
+        self._recorder = recorder
+        self._faults = faults
+        self._board = board
         self._metrics = metrics
         self._clock = clock
-        self._windows = windows
-        self._grace = maintenance_grace
-        self._guard = guard
-        self._statuses: dict[str, CheckStatus] = {c.id: CheckStatus() for c in checks}
-        self._dirty: set[str] = set()
-        # A result and the periodic tick may judge the same check at once; each
-        # judgement (decide, commit, adopt) runs under the check's own lock.
-        self._locks: dict[str, asyncio.Lock] = {c.id: asyncio.Lock() for c in checks}
-        self._results: list[ProbeResult] = []
-        self._customers = frozenset(c.customer for c in checks)
-        self._in_maintenance: set[str] = set()
-        """Checks with a planned outage: the only ones the tick must look at."""
+        self._location = location
+        self._linger = linger
+        self._queue = ResultQueue(on_drop=self._dropped)
+        self._guess: dict[str, LocationStatus] = {}
+        """Each check's status as the queued results will make it: for timing only."""
+        self._work = asyncio.Event()
+        self._now = asyncio.Event()
+        self.failing_since: float | None = None
+        """When (monotonic) committing started to fail; None while it works."""
 
     async def start(self) -> None:
-        """Resume every check's status from the store."""
-        saved = await self._store.load_statuses()
-        for check_id, status in saved.items():
-            if check_id in self._statuses:
-                self._statuses[check_id] = status
-        for spec in self._checks.values():
-            self._show_state(spec, self._statuses[spec.id].state)
-
-    def views(self) -> list[CheckView]:
-        """Return every check with its current status, in id order."""
-        return [CheckView(spec, self._statuses[cid]) for cid, spec in sorted(self._checks.items())]
-
-    @property
-    def prober_fault(self) -> bool:
-        """Tell whether a prober fault is in progress."""
-        return self._guard.active
+        """Load this location's committed statuses (the basis of the predictions)."""
+        async with self._store.reading() as tx:
+            saved = await tx.checks.location_statuses(list(self._specs))
+        self._guess = {
+            check: by_location.get(self._location, LocationStatus())
+            for check, by_location in saved.items()
+        }
 
     async def on_result(self, spec: CheckSpec, result: ProbeResult) -> bool:
-        """Apply one probe result; return whether to re-probe soon."""
+        """Queue one result; answer at once whether to re-probe soon."""
         self._metrics.observe_probe(spec.customer, result)
-        self._results.append(result)
-        await self._observe_guard(spec, result)
-        async with self._locks[spec.id]:
-            decision = observe(
-                self._statuses[spec.id],
-                result,
-                windows=self._windows.covering(spec.id, spec.customer),
-                policy=self._policy(spec),
-                hold_emergencies=self._guard.active,
-            )
-            await self._apply(spec, decision)
-        return decision.urgent
+        before = self._guess.get(spec.id, LocationStatus())
+        guess = rules.observe(before, result, _policy(spec))
+        self._guess[spec.id] = guess.status
+        # The step reports serve `sitewatch probe`; the queue keeps what the rules need.
+        self._queue.put(replace(result, steps=()))
+        self._work.set()
+        if guess.changed_state(before):
+            self._now.set()
+        return guess.urgent
 
-    async def tick(self) -> None:
-        """Apply the passing of time to every outage (overruns) and save progress."""
-        now = self._clock.now()
-        # Only a planned outage can change with time alone (it may overrun), and
-        # walking 10,000 checks every second would cost more than it finds.
-        for check_id in sorted(self._in_maintenance):
-            spec = self._checks[check_id]
-            async with self._locks[spec.id]:
-                decision = tick_rules(
-                    self._statuses[spec.id],
-                    now,
-                    windows=self._windows.covering(spec.id, spec.customer),
-                    policy=self._policy(spec),
-                    hold_emergencies=self._guard.active,
-                )
-                await self._apply(spec, decision)
-        # A customer without checks may still declare windows: count those too.
-        customers = self._customers | self._windows.customers()
-        windows = [w for customer in customers for w in self._windows.of_customer(customer)]
-        self._metrics.show_windows(customers, windows, now)
-        self._metrics.prober_fault.set(1 if self._guard.active else 0)
-        await self.flush()
+    async def run(self) -> None:
+        """Commit queued results until cancelled; a failure is retried, loudly."""
+        failures = 0
+        while True:
+            await self._wait_for_batch()
+            batch = self._queue.take()
+            if not batch:
+                continue
+            try:
+                await self._commit(batch)
+            except Exception as error:
+                self._queue.put_back(batch)
+                failures += 1
+                await self._failed(error, failures)
+            else:
+                failures = 0
+                self.failing_since = None
 
     async def flush(self) -> None:
-        """Write the batched statuses and raw results in one transaction."""
-        if not self._dirty and not self._results:
-            return
-        statuses = {cid: self._statuses[cid] for cid in self._dirty}
-        results, self._results, self._dirty = self._results, [], set()
-        await self._store.save_progress(statuses, results)
+        """Commit everything queued now (at shutdown, and in tests)."""
+        batch = self._queue.take()
+        if batch:
+            try:
+                await self._commit(batch)
+            except BaseException:
+                self._queue.put_back(batch)
+                raise
 
-    def _policy(self, spec: CheckSpec) -> Policy:
-        return Policy(confirm=spec.confirm, recover=spec.recover, maintenance_grace=self._grace)
+    @property
+    def queued(self) -> int:
+        """Return how many results wait to be committed."""
+        return len(self._queue)
 
-    async def _apply(self, spec: CheckSpec, decision: Decision) -> None:
-        """Commit the decision's transitions, then (only then) adopt its status.
+    async def _wait_for_batch(self) -> None:
+        await self._work.wait()
+        if not self._now.is_set():
+            linger = asyncio.ensure_future(self._clock.sleep(self._linger.total_seconds()))
+            urgent = asyncio.ensure_future(self._now.wait())
+            try:
+                await asyncio.wait({linger, urgent}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                linger.cancel()
+                urgent.cancel()
+        self._work.clear()
+        self._now.clear()
 
-        If the commit fails, the status in memory stays as it was, so the next result
-        decides the same transition again and the commit is retried: a failed write
-        delays a ticket, it never loses it.
-        """
-        before = self._statuses[spec.id]
-        if decision.transitions:
-            records = await self._store.record_transitions(
-                spec.id, spec.customer, decision.status, decision.transitions, self._planner
+    async def _commit(self, batch: list[ProbeResult]) -> None:
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            committed = await tx.checks.lock_locations(self._location, {r.check_id for r in batch})
+            statuses, changed = self._apply(committed, batch)
+            await tx.checks.save_locations(self._location, statuses)
+            await tx.checks.add_results(self._location, batch)
+            fault = await self._faults.judge(tx, batch, now)
+            judged = await self._recorder.judge(
+                tx, set(changed) | fault.rejudge, now=now, at=changed
             )
-            for transition, record in zip(decision.transitions, records, strict=True):
-                self._count(spec, transition)
-                ticket = f", ticket {record.ticket.id}" if record.ticket else ""
+        self._adopt(statuses, judged)
+        self._faults.adopt(fault)
+
+    def _apply(
+        self, committed: dict[str, LocationStatus], batch: list[ProbeResult]
+    ) -> tuple[dict[str, LocationStatus], dict[str, datetime]]:
+        """Apply the batch's results in order to the statuses read under lock."""
+        statuses: dict[str, LocationStatus] = {}
+        changed: dict[str, datetime] = {}
+        for result in batch:
+            spec = self._specs.get(result.check_id)
+            if spec is None:
+                continue
+            before = statuses.get(spec.id) or committed.get(spec.id) or LocationStatus()
+            decision = rules.observe(before, result, _policy(spec))
+            statuses[spec.id] = decision.status
+            if decision.changed_state(before):
+                changed[spec.id] = result.started_at
                 log.info(
-                    "check %s: outage %s (%s)%s: %s",
+                    "check %s at %s: %s (%s)",
                     spec.id,
-                    transition.kind.value,
-                    transition.outage.classification.value,
-                    ticket,
-                    transition.reason,
+                    self._location,
+                    decision.status.state.value,
+                    decision.reason,
                 )
-        self._statuses[spec.id] = decision.status
-        self._dirty.add(spec.id)
-        if decision.status.state is not before.state:
-            self._show_state(spec, decision.status.state)
+        return statuses, changed
 
-    def _show_state(self, spec: CheckSpec, state: State) -> None:
-        """Keep the state gauges and the set of checks in maintenance true."""
-        self._metrics.set_state(spec.id, spec.customer, state)
-        if state is State.MAINTENANCE:
-            self._in_maintenance.add(spec.id)
+    def _adopt(self, statuses: dict[str, LocationStatus], judged: Judged) -> None:
+        """Make memory follow what was committed."""
+        for check, status in statuses.items():
+            if not self._queue.has(check):
+                self._guess[check] = status
+        self._board.update(location=self._location, statuses=statuses, verdicts=judged.verdicts)
+        self.report(judged)
+
+    def report(self, judged: Judged) -> None:
+        """Log and count what a judgement recorded (the results batch's, or the tick's)."""
+        self._board.update(location=self._location, statuses={}, verdicts=judged.verdicts)
+        for recorded in judged.recorded:
+            spec, transition = recorded.spec, recorded.transition
+            classification = counts_as(transition)
+            if classification is not None:
+                self._metrics.outages.labels(spec.customer, classification.value).inc()
+            ticket = f", ticket {recorded.ticket.id}" if recorded.ticket else ""
+            log.info(
+                "check %s: outage %s (%s)%s: %s",
+                spec.id,
+                transition.kind.value,
+                transition.outage.classification.value,
+                ticket,
+                transition.reason,
+            )
+            if recorded.ticket is not None:
+                warn_unreached(self._metrics, f"ticket {recorded.ticket.id}", recorded.unreached)
+
+    async def _failed(self, error: Exception, failures: int) -> None:
+        if self.failing_since is None:
+            self.failing_since = self._clock.monotonic()
+        if isinstance(error, StoreError):
+            log.warning("results not committed yet (%s); retrying", error)
         else:
-            self._in_maintenance.discard(spec.id)
+            log.exception("committing results failed unexpectedly; retrying")
+        self._metrics.internal_errors.labels("results").inc()
+        wait = min(RETRY_MAX.total_seconds(), 0.25 * 2 ** min(failures, 8))
+        await self._clock.sleep(wait)
+        self._work.set()
 
-    def _count(self, spec: CheckSpec, transition: Transition) -> None:
-        classification = transition.outage.classification
-        if transition.kind is TransitionKind.STARTED or transition.kind is TransitionKind.OVERRAN:
-            self._metrics.outages.labels(spec.customer, classification.value).inc()
+    def _dropped(self, count: int) -> None:
+        self._metrics.results_dropped.inc(count)
 
-    async def _observe_guard(self, spec: CheckSpec, result: ProbeResult) -> None:
-        verdict = self._guard.observe(spec.id, result.kind)
-        if verdict.change is FaultChange.STARTED:
-            log.warning("PROBER FAULT: %s; customer tickets held", verdict.reason)
-        elif verdict.change is FaultChange.CLEARED:
-            log.warning("PROBER OK: %s; checks are judged as usual again", verdict.reason)
-        if verdict.change is not None and self._on_fault is not None:
-            await self._on_fault(verdict.change, verdict.reason)
+
+def _policy(spec: CheckSpec) -> rules.Policy:
+    return rules.Policy(confirm=spec.confirm, recover=spec.recover)

@@ -185,7 +185,9 @@ def _start(
     if window is None:
         return decision
     # The window may already be over (a late confirmation): overrun at once.
-    later = tick(decision.verdict, [decisive], quorum=Quorum(1), windows=windows, grace=grace, now=at)
+    later = tick(
+        decision.verdict, [decisive], quorum=Quorum(1), windows=windows, grace=grace, now=at
+    )
     return VerdictDecision(later.verdict, (started, *later.transitions), reason)
 
 

@@ -40,9 +40,7 @@ class LocationDecision:
 def observe(status: LocationStatus, result: ProbeResult, policy: Policy) -> LocationDecision:
     """Apply one probe result to a location's status of a check."""
     at = result.started_at
-    status = replace(
-        status, last_result=result.kind, last_result_at=at, version=status.version + 1
-    )
+    status = replace(status, last_result=result.kind, last_result_at=at, version=status.version + 1)
     if result.ok:
         return _success(status, policy)
     return _failure(status, result, policy)

@@ -1,11 +1,12 @@
-"""The dispatcher: delivers due pages from the outbox, retries them, falls back.
+"""The dispatcher: on the leader, delivers due outbox rows, retries them, falls back.
 
-A loop in the app's TaskGroup, apart from probing. Every `poll_every` it claims due
-pages (a lease, in one transaction) up to its free slots; each page is sent in its
-own task and its outcome recorded in its own transaction, together with the
-fallback copies of a page given up. Leases left by a crash are released at start,
-so a page claimed but never recorded goes out again: at-least-once across a crash
-in the instant between Apprise accepting a page and the commit that records it.
+Every `poll_every` it claims due rows up to its free slots, in a fenced transaction
+(rows another claimant holds are skipped; a claim lasts `lease`). Each row is sent
+in its own task and its outcome recorded in its own transaction, which only the
+claimant that still holds the row may write. A row whose claim ran out before its
+send started is not sent by this instance: another (or this one, later) claims it
+again. So a page goes out twice only if its sender dies (or stalls past the claim)
+between the channel accepting it and the database recording that.
 """
 
 from __future__ import annotations
@@ -17,24 +18,26 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.model import Delivery, DeliveryDecision, DeliveryRecord, Page, PageState
+from sitewatch.cluster.leader import Leadership
+from sitewatch.model import Delivery, DeliveryDecision, Page, PageState, TicketEvent
+from sitewatch.paging import rules
 from sitewatch.paging.channels import Channels
 from sitewatch.paging.notifier import Notifier
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy, after_attempt
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store
+from sitewatch.storage import Store, StoreError, Tx
 
 log = logging.getLogger(__name__)
 
 POLL_EVERY = timedelta(milliseconds=500)
 LEASE = timedelta(minutes=2)
-"""How long a claimed page stays reserved: longer than one send may take."""
+"""How long a claimed row stays reserved: longer than one send may take."""
 CONCURRENCY = 8
 
 
 class Dispatcher:
-    """Claim due pages, send each through the notifier, record how it went."""
+    """Claim due rows, send each through the notifier, record how it went."""
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class Dispatcher:
         policy: RetryPolicy,
         clock: Clock,
         metrics: Metrics,
+        leadership: Leadership,
         rng: random.Random,
         concurrency: int = CONCURRENCY,
         poll_every: timedelta = POLL_EVERY,
@@ -58,6 +62,7 @@ class Dispatcher:
         self._policy = policy
         self._clock = clock
         self._metrics = metrics
+        self._leadership = leadership
         self._rng = rng
         self._concurrency = concurrency
         self._poll_every = poll_every
@@ -65,49 +70,51 @@ class Dispatcher:
         self._in_flight: set[int] = set()
 
     async def run(self) -> None:
-        """Deliver pages until cancelled; a bug is logged and counted, never fatal."""
-        released = await self._store.release_page_claims()
-        if released:
-            log.warning("%d page(s) were claimed but not recorded before a restart", released)
+        """Deliver pages until cancelled."""
         async with asyncio.TaskGroup() as group:
             while True:
+                claimed = self._clock.monotonic()
                 try:
-                    for page in await self._claim():
-                        group.create_task(self._deliver(page))
-                except Exception:
-                    log.exception("claiming due pages failed; trying again shortly")
-                    self._metrics.internal_errors.labels("dispatcher").inc()
+                    pages = await self._claim()
+                except StoreError as error:
+                    # The database is away, or this instance lost the lead: nothing to
+                    # send until that changes; the pages wait safely in the outbox.
+                    log.debug("no pages claimed: %s", error)
+                    pages = []
+                for claimant, page in pages:
+                    group.create_task(self._deliver(claimant, page, claimed))
                 await self._clock.sleep(self._poll_every.total_seconds())
 
     async def deliver_due(self) -> int:
         """Claim what is due now, deliver it and wait for it all; return how many."""
+        claimed = self._clock.monotonic()
         pages = await self._claim()
-        await asyncio.gather(*(self._deliver(page) for page in pages))
+        await asyncio.gather(*(self._deliver(c, page, claimed) for c, page in pages))
         return len(pages)
 
-    async def _claim(self) -> list[Page]:
+    async def _claim(self) -> list[tuple[str, Page]]:
+        lease = self._leadership.current()
         free = self._concurrency - len(self._in_flight)
-        if free <= 0:
+        if lease is None or free <= 0:
             return []
-        pages = await self._store.claim_pages(self._clock.now(), free, self._lease)
+        claimant = f"{lease.instance}/{lease.epoch}"
+        async with self._store.transaction() as tx:
+            await tx.cluster.fence(lease.instance, lease.epoch)
+            pages = await tx.outbox.claim(self._clock.now(), free, self._lease, claimant)
         self._in_flight.update(page.id for page in pages)
-        return pages
+        return [(claimant, page) for page in pages]
 
-    async def _deliver(self, page: Page) -> None:
+    async def _deliver(self, claimant: str, page: Page, claimed: float) -> None:
         try:
+            # A send must start well inside its claim: a stalled instance (SIGSTOP, a
+            # long pause) must not send a row whose claim another instance may hold.
+            if self._clock.monotonic() - claimed > self._lease.total_seconds() / 2:
+                log.warning("page %d: its claim is too old to send; left for a new claim", page.id)
+                return
             delivery = await self._send(page)
-            now = self._clock.now()
-            decision = after_attempt(
-                page, delivery, now=now, policy=self._policy, jitter=self._rng.random()
-            )
-            fallback = []
-            if decision.gives_up:
-                given_up = replace(page, attempts=decision.attempts)
-                fallback = self._planner.fallback(given_up, delivery.error, now)
-            record = await self._store.record_delivery(page.id, decision, fallback)
-            self._account(page, decision, record, now, len(fallback))
+            await self._record_patiently(claimant, page, delivery, claimed)
         except Exception:
-            # Its lease runs out and it is claimed again: a bug delays a page, never drops it.
+            # Its claim runs out and it is claimed again: a bug delays a page, never drops it.
             log.exception("delivering page %d failed unexpectedly; it will be retried", page.id)
             self._metrics.internal_errors.labels("dispatcher").inc()
         finally:
@@ -120,19 +127,78 @@ class Dispatcher:
             return Delivery(False, error, permanent=True)
         return await self._notifier.send(url, page.row.title, page.row.body)
 
+    async def _record_patiently(
+        self, claimant: str, page: Page, delivery: Delivery, claimed: float
+    ) -> None:
+        """Record the outcome, retrying while the database is away and the claim holds.
+
+        Every failed recording after a successful send widens the window in which the
+        page could be sent twice, so it is retried until half the claim has passed.
+        """
+        wait = 0.25
+        while True:
+            try:
+                await self._record(claimant, page, delivery)
+                return
+            except StoreError as error:
+                if self._clock.monotonic() - claimed > self._lease.total_seconds() / 2:
+                    raise
+                log.warning("page %d: outcome not recorded yet (%s); retrying", page.id, error)
+                await self._clock.sleep(wait)
+                wait = min(wait * 2, 5.0)
+
+    async def _record(self, claimant: str, page: Page, delivery: Delivery) -> None:
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            ticket_id = page.row.ticket_id
+            ticket = None if ticket_id is None else await tx.tickets.get(ticket_id)
+            decision = after_attempt(
+                page,
+                delivery,
+                now=now,
+                policy=self._policy,
+                jitter=self._rng.random(),
+                wanted=rules.still_wanted(page.row.kind, ticket),
+            )
+            stored = await tx.outbox.record(page.id, claimant, decision, now)
+            if stored is None:
+                log.warning("page %d: its claim was lost before the outcome was recorded", page.id)
+                return
+            first, fallbacks = await self._consequences(tx, page, decision, delivery, now)
+        self._account(page, decision, now, first=first, fallbacks=fallbacks)
+
+    async def _consequences(
+        self, tx: Tx, page: Page, decision: DeliveryDecision, delivery: Delivery, now: datetime
+    ) -> tuple[bool, int]:
+        """Write the timeline line and the fallback copies an outcome calls for."""
+        ticket_id, row = page.row.ticket_id, page.row
+        first = False
+        if ticket_id is not None and decision.state is PageState.SENT:
+            first = row.kind.escalates and not await tx.outbox.sent_before(ticket_id, page.id)
+            detail = f"{row.title} to {row.target.describe()}"
+            await tx.tickets.add_event(ticket_id, TicketEvent(now, "paged", detail=detail))
+        fallback = []
+        if decision.gives_up:
+            fallback = self._planner.fallback(
+                replace(page, attempts=decision.attempts), delivery.error, now
+            )
+            await tx.outbox.add(fallback, now)
+            if ticket_id is not None:
+                detail = (
+                    f"{row.title} to {row.target.describe()}: {decision.reason}: {decision.error}"
+                )
+                event = TicketEvent(now, "page undeliverable", detail=detail)
+                await tx.tickets.add_event(ticket_id, event)
+        return first, len(fallback)
+
     def _account(
-        self,
-        page: Page,
-        decision: DeliveryDecision,
-        record: DeliveryRecord,
-        now: datetime,
-        fallbacks: int,
+        self, page: Page, decision: DeliveryDecision, now: datetime, *, first: bool, fallbacks: int
     ) -> None:
         where = f"{page.row.title!r} to {page.row.target.describe()}"
         if decision.state is PageState.SENT:
             self._metrics.pages.labels("sent").inc()
             self._metrics.page_delivery.observe(_seconds(now - page.row.due_at))
-            if record.first_page_of_ticket and page.onset_at is not None:
+            if first and page.onset_at is not None:
                 self._metrics.detection.observe(_seconds(now - page.onset_at))
             log.info("page %d sent: %s (%s)", page.id, where, decision.reason)
             return

@@ -1,9 +1,10 @@
-"""The escalator: once a second, plans the STILL DOWN pages that have become due.
+"""The escalator: once a second, on the leader, plans the STILL DOWN pages that became due.
 
-For every open, unacknowledged, unrecovered ticket it asks `due_rounds` (through
-the planner) which rounds are due and not yet planned, and adds their rows in a
-transaction that re-reads the ticket: an acknowledgement that commits between the
-read and the write stops them.
+One fenced transaction reads the open, unacknowledged, unrecovered tickets (a ticket
+being acknowledged right now is skipped, not waited for), the rounds already
+planned for them, asks the planner which rounds are due and not planned yet, and
+adds their rows. An acknowledgement commits either before (the ticket is no longer
+escalating) or after (its transaction cancels what this one added).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 from datetime import timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.paging.planner import Planner, Unreached
+from sitewatch.cluster.leader import Leadership
+from sitewatch.paging.planner import Planner
+from sitewatch.paging.plans import warn_unreached
 from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store
 
@@ -22,7 +25,7 @@ ESCALATE_EVERY = timedelta(seconds=1)
 
 
 class Escalator:
-    """Turn the passing of time into escalation pages."""
+    """Turn the passing of time into escalation pages (leader only)."""
 
     def __init__(
         self,
@@ -31,53 +34,48 @@ class Escalator:
         planner: Planner,
         clock: Clock,
         metrics: Metrics,
+        leadership: Leadership,
         every: timedelta = ESCALATE_EVERY,
     ) -> None:
         self._store = store
         self._planner = planner
         self._clock = clock
         self._metrics = metrics
+        self._leadership = leadership
         self._every = every
         self._warned: set[tuple[str, int, int]] = set()
 
     async def run(self) -> None:
-        """Escalate every second until cancelled; a bug is logged and counted, never fatal."""
+        """Escalate every second until cancelled."""
         while True:
             await self._clock.sleep(self._every.total_seconds())
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("escalation failed; trying again in a second")
-                self._metrics.internal_errors.labels("escalation").inc()
+            await self.tick()
 
     async def tick(self) -> int:
         """Plan every due round not planned yet; return how many pages were added."""
+        lease = self._leadership.current()
+        if lease is None:
+            return 0
         now = self._clock.now()
         added = 0
-        candidates = await self._store.escalation_candidates()
-        for candidate in candidates:
-            plan = self._planner.escalation(candidate, now)
-            self._warn(candidate.ticket.id, plan.unreached)
-            if plan.rows:
-                added += await self._store.add_escalation_pages(candidate.ticket.id, plan.rows)
+        async with self._store.transaction() as tx:
+            await tx.cluster.fence(lease.instance, lease.epoch)
+            tickets = await tx.tickets.escalating()
+            if not tickets:
+                self._warned.clear()
+                return 0
+            planned = await tx.outbox.planned_rounds([ticket.id for ticket in tickets])
+            misses = []
+            for ticket in tickets:
+                plan = self._planner.escalation(ticket, planned.get(ticket.id, set()), now)
+                misses += [(ticket.id, miss) for miss in plan.unreached]
+                added += await tx.outbox.add(plan.rows, now)
+        for ticket_id, miss in misses:
+            key = (ticket_id, miss.level, miss.round)
+            if key not in self._warned:
+                self._warned.add(key)
+                warn_unreached(self._metrics, f"ticket {ticket_id}", [miss])
         # Forget tickets that stopped escalating, so this set does not grow forever.
-        live = {candidate.ticket.id for candidate in candidates}
+        live = {ticket.id for ticket in tickets}
         self._warned = {key for key in self._warned if key[0] in live}
         return added
-
-    def _warn(self, ticket_id: str, unreached: list[Unreached]) -> None:
-        for miss in unreached:
-            key = (ticket_id, miss.level, miss.round)
-            if key in self._warned:
-                continue
-            self._warned.add(key)
-            for name in miss.names:
-                self._metrics.oncall_unresolved.labels(name.target).inc()
-            log.warning(
-                "ticket %s: escalation level %d (round %d): %s reached nobody%s",
-                ticket_id,
-                miss.level,
-                miss.round,
-                "; ".join(f"{name.target} ({name.detail})" for name in miss.names),
-                "" if miss.reached_anyone else "; the level is paged to the fallback channels",
-            )

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from sitewatch.model import (
     FALLBACK,
-    EscalationCandidate,
     Page,
     PageKind,
     PageRow,

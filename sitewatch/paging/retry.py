@@ -31,12 +31,25 @@ class RetryPolicy:
 
 
 def after_attempt(
-    page: Page, delivery: Delivery, *, now: datetime, policy: RetryPolicy, jitter: float
+    page: Page,
+    delivery: Delivery,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+    jitter: float,
+    wanted: bool = True,
 ) -> DeliveryDecision:
-    """Decide what an attempt's outcome makes of the page, with the reason."""
+    """Decide what an attempt's outcome makes of the page, with the reason.
+
+    `wanted` is False once the page has lost its reason to go out (its ticket was
+    acknowledged or resolved while the attempt failed): it is not retried.
+    """
     attempts = page.attempts + 1
     if delivery.ok:
         return DeliveryDecision(PageState.SENT, attempts, now, "", f"sent at attempt {attempts}")
+    if not wanted:
+        reason = "not retried: the ticket was acknowledged or resolved meanwhile"
+        return DeliveryDecision(PageState.CANCELLED, attempts, now, delivery.error, reason)
     if delivery.permanent:
         reason = "undeliverable at once: retrying cannot help"
         return DeliveryDecision(PageState.UNDELIVERABLE, attempts, now, delivery.error, reason)

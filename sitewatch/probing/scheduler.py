@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import itertools
 import logging
 import math
-import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import timedelta
 
 from sitewatch.clock import Clock
@@ -24,6 +24,9 @@ ObserveLag = Callable[[float], None]
 """Record how late a probe started, in seconds (actual start minus planned start)."""
 OnError = Callable[[CheckSpec, Exception], None]
 """Count an exception raised by probing or by result handling (a bug)."""
+
+PhaseOf = Callable[[CheckSpec], float]
+"""Seconds from now to a check's first slot, in `[0, interval)`."""
 
 _Timer = tuple[float, int, CheckSpec]
 """(due on the clock's monotonic time, tie-breaking sequence number, check)."""
@@ -53,7 +56,7 @@ class Scheduler:
         clock: Clock,
         max_concurrency: int,
         observe_lag: ObserveLag,
-        rng: random.Random,
+        phase: PhaseOf | None = None,
         on_error: OnError | None = None,
     ) -> None:
         _validate(checks, max_concurrency)
@@ -62,8 +65,13 @@ class Scheduler:
         self._on_result = on_result
         self._clock = clock
         self._observe_lag = observe_lag
-        self._rng = rng
+        self._phase = phase or stable_phase(clock)
         self._on_error = on_error
+        self._active = {check.id for check in checks}
+        """The checks this instance probes (its share of its location's checks)."""
+        self._valid: dict[str, int] = {}
+        """Each check's one live timer (its sequence number); older ones lapse on pop."""
+        self._running: set[str] = set()
         self._heap: list[_Timer] = []
         self._seq = itertools.count()
         self._origin: dict[str, float] = {}
@@ -74,14 +82,23 @@ class Scheduler:
         """The due time the dispatcher sleeps toward; an earlier push must wake it."""
         self._alarm: asyncio.Task[None] | None = None
         self._alarm_at = math.inf
-        self._started = False
+
+    def assign(self, check_ids: Collection[str]) -> None:
+        """Probe exactly these checks from now on; the timers of the others lapse."""
+        known = {check.id: check for check in self._checks}
+        added = {check for check in check_ids if check in known} - self._active
+        self._active = {check for check in check_ids if check in known}
+        for check in sorted(added):
+            if check in self._origin and check not in self._running:
+                self._push(known[check], self._next_slot(known[check], self._clock.monotonic()))
+
+    @property
+    def active(self) -> frozenset[str]:
+        """Return the checks this scheduler probes."""
+        return frozenset(self._active)
 
     async def run(self) -> None:
         """Probe every check on its schedule until cancelled, then cancel probes in flight."""
-        if self._started:
-            # A second run would put every check on the heap twice and overlap it.
-            raise RuntimeError("a Scheduler runs once; build a new one to start again")
-        self._started = True
         self._plan_first_runs()
         async with asyncio.TaskGroup() as tasks:
             while True:
@@ -93,21 +110,27 @@ class Scheduler:
                 tasks.create_task(self._probe(check, planned), name=f"probe {check.id}")
 
     def _plan_first_runs(self) -> None:
-        """Put every check on the heap at a random point of its first interval."""
+        """Put every active check on the heap at its place in its interval."""
         start = self._clock.monotonic()
+        self._heap.clear()
+        self._valid.clear()
         for check in self._checks:
-            # Random phases spread the load evenly over the interval: no thundering
-            # herd at start-up, and checks of one customer do not hit it in step.
-            origin = start + self._rng.random() * check.interval.total_seconds()
-            self._origin[check.id] = origin
-            self._push(check, origin)
+            if check.id not in self._origin:
+                # Phases spread the load evenly over the interval (no thundering herd,
+                # checks of one customer out of step) and stay put across restarts.
+                self._origin[check.id] = start + self._phase(check)
+            if check.id in self._active:
+                self._push(check, self._next_slot(check, start, first=True))
 
     async def _next_due(self, tasks: asyncio.TaskGroup) -> tuple[CheckSpec, float]:
         """Wait for the earliest timer to come due; take it off the heap with its due time."""
         while True:
             due = self._heap[0][0] if self._heap else math.inf
             if due <= self._clock.monotonic():
-                due, _, check = heapq.heappop(self._heap)
+                due, seq, check = heapq.heappop(self._heap)
+                if self._valid.get(check.id) != seq or check.id not in self._active:
+                    continue  # a lapsed timer: the check was handed to another instance
+                del self._valid[check.id]
                 return check, due
             self._arm_alarm(tasks, due)
             self._waiting_until = due
@@ -138,10 +161,12 @@ class Scheduler:
 
     async def _probe(self, check: CheckSpec, planned: float) -> None:
         """Probe one check, hand on its result, and put the check back on the heap."""
+        self._running.add(check.id)
         try:
             urgent = await self._probe_once(check, planned)
         finally:
             self._slots.release()
+            self._running.discard(check.id)
         self._reschedule(check, urgent)
 
     async def _probe_once(self, check: CheckSpec, planned: float) -> bool:
@@ -169,15 +194,19 @@ class Scheduler:
     def _reschedule(self, check: CheckSpec, urgent: bool) -> None:
         """Put the check back: soon after an urgent answer, else on its next regular slot."""
         now = self._clock.monotonic()
+        if check.id not in self._active:
+            return
         if urgent:
             self._push(check, now + check.retry_interval.total_seconds())
         else:
             self._push(check, self._next_slot(check, now))
 
-    def _next_slot(self, check: CheckSpec, now: float) -> float:
-        """Return the check's first regular slot strictly after `now`."""
+    def _next_slot(self, check: CheckSpec, now: float, *, first: bool = False) -> float:
+        """Return the check's first regular slot after `now` (at `now` too, if `first`)."""
         origin = self._origin[check.id]
         interval = check.interval.total_seconds()
+        if first and origin >= now:
+            return origin
         # Slots are computed from the origin, not from the last start, so no error or
         # probe duration accumulates. When the next slot after the planned one has
         # already passed (a slow probe, overload), it is skipped rather than run late
@@ -189,7 +218,9 @@ class Scheduler:
 
     def _push(self, check: CheckSpec, due: float) -> None:
         """Put a timer on the heap and wake the dispatcher if it sleeps toward a later one."""
-        heapq.heappush(self._heap, (due, next(self._seq), check))
+        seq = next(self._seq)
+        self._valid[check.id] = seq
+        heapq.heappush(self._heap, (due, seq, check))
         if due < self._waiting_until:
             self._wake.set()
 
@@ -209,3 +240,20 @@ def _validate(checks: Sequence[CheckSpec], max_concurrency: int) -> None:
             raise ValueError(
                 f"check {check.id}: retry_interval must not be negative, got {check.retry_interval}"
             )
+
+
+def stable_phase(clock: Clock) -> PhaseOf:
+    """Place each check at a fixed point of its interval on the wall clock.
+
+    The point is a hash of the check's id, so it is the same after a restart and on
+    every instance: a restart or a hand-over between instances never makes a check
+    wait longer than one interval for its next probe.
+    """
+
+    def phase(check: CheckSpec) -> float:
+        interval = check.interval.total_seconds()
+        digest = hashlib.blake2b(check.id.encode(), digest_size=8).digest()
+        offset = int.from_bytes(digest, "big") / 2**64 * interval
+        return (offset - clock.now().timestamp()) % interval
+
+    return phase

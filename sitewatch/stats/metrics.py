@@ -38,6 +38,22 @@ _DETECTION_BUCKETS = (1, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 600)
 _DELIVERY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
 
+LOOPS = (
+    "scheduler",
+    "results",
+    "ticker",
+    "gauges",
+    "escalation",
+    "dispatcher",
+    "membership",
+    "leader",
+    "retention",
+    "heartbeat",
+    "ack",
+)
+"""The loops whose unexpected exceptions `sitewatch_internal_errors_total` counts."""
+
+
 class Metrics:
     """Own a CollectorRegistry and every instrument sitewatch exports.
 
@@ -114,7 +130,7 @@ class Metrics:
         )
         self.prober_fault = Gauge(
             "sitewatch_prober_fault",
-            "1 while so many checks fail on the network at once that sitewatch suspects itself.",
+            "1 while this instance's location is in a prober fault (its own network is suspect).",
             registry=r,
         )
         self.outages_by_cause = Counter(
@@ -123,10 +139,35 @@ class Metrics:
             ["cause"],
             registry=r,
         )
+        self.results_dropped = Counter(
+            "sitewatch_results_dropped",
+            "Probe results dropped from the queue while the database could not take them.",
+            registry=r,
+        )
+        self.cluster_instances = Gauge(
+            "sitewatch_cluster_instances",
+            "Live instances sharing the database, by location (as this instance sees them).",
+            ["location"],
+            registry=r,
+        )
+        self.cluster_leader = Gauge(
+            "sitewatch_cluster_leader",
+            "1 while this instance holds the leader's lease.",
+            registry=r,
+        )
+        self.heartbeats = Counter(
+            "sitewatch_heartbeats",
+            "Dead man's switch pings, by outcome (sent, failed, skipped while unhealthy).",
+            ["outcome"],
+            registry=r,
+        )
         self.pages.labels("sent")
         self.pages.labels("failed")
+        for outcome in ("sent", "failed", "skipped"):
+            self.heartbeats.labels(outcome)
+        self.cluster_leader.set(0)
         # Zero series from start-up, so increase() also sees a loop's first error.
-        for loop in ("scheduler", "housekeeping", "escalation", "dispatcher", "ack"):
+        for loop in LOOPS:
             self.internal_errors.labels(loop)
         for cause in Cause:
             self.outages_by_cause.labels(cause.value)

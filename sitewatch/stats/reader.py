@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from sitewatch.clock import Clock
 from sitewatch.config.settings import Settings
 from sitewatch.stats.compute import History, Period, Statistics, compute
-from sitewatch.storage import Store
-from sitewatch.storage.sqlite import open_sqlite_store
+from sitewatch.storage import Store, Tx, open_store
 
 PRUNE_SLACK = timedelta(hours=1)
 """Pruning runs hourly, so a held result may be up to this much older than retention."""
@@ -42,19 +41,21 @@ class StatsReader:
     async def read(self, period: Period) -> Statistics:
         """Return the statistics of a period, from the store as it is now."""
         now = self._clock.now()
-        outages = await self._store.list_outages(period.since, period.until)
-        tickets = await self._store.list_tickets_overlapping(period.since, period.until)
+        async with self._store.reading() as tx:
+            outages = await tx.outages.overlapping(period.since, period.until)
+            tickets = await tx.tickets.overlapping(period.since, period.until)
+            first = await self._first_results(tx, now)
         horizon = None if self._retention is None else now - self._retention + PRUNE_SLACK
-        history = History(outages, tickets, await self._first_results(now), horizon)
+        history = History(outages, tickets, first, horizon)
         return compute(period, self._checks, self._customers, history)
 
-    async def _first_results(self, now: datetime) -> Mapping[str, datetime]:
+    async def _first_results(self, tx: Tx, now: datetime) -> Mapping[str, datetime]:
         age = None if self._fetched is None else now - self._fetched
         missing = any(check not in self._first for check in self._checks)
         # A check not yet probed at the last look is looked for again, but not on
         # every request: the look reads the whole results table.
         if age is None or age >= self._cache_for or (missing and age >= timedelta(seconds=2)):
-            self._first = await self._store.first_results()
+            self._first = await tx.checks.first_results()
             self._fetched = now
         return self._first
 
@@ -76,7 +77,7 @@ async def read_database(
     settings: Settings, period: Period, clock: Clock, *, retention: timedelta | None
 ) -> Statistics:
     """Open the configured database, read one period's statistics, and close it."""
-    store = await open_sqlite_store(settings.database, clock)
+    store = await open_store(settings.database)
     try:
         return await reader_for(settings, store, clock, retention=retention).read(period)
     finally:

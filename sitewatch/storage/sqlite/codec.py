@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from sitewatch.model import (
     Cause,
-    CheckStatus,
     Classification,
+    LocationDown,
+    LocationStatus,
     MaintenanceKind,
     Outage,
     OutageRecord,
@@ -26,6 +27,7 @@ from sitewatch.model import (
     Ticket,
     TicketEvent,
     TicketState,
+    Verdict,
     Window,
 )
 
@@ -68,17 +70,71 @@ def parse_id(text: str) -> int | None:
 
 # --- check statuses and probe results -------------------------------------------------
 
-STATUS_COLUMNS = (
-    "check_id, state, since, failures, successes, streak_onset, streak_symptom, streak_detail,"
-    " outage_onset, outage_symptom, outage_classification, outage_detail, outage_window_id,"
-    " last_result, last_result_at"
+LOCATION_COLUMNS = (
+    "check_id, location, version, state, since, failures, successes, streak_onset,"
+    " streak_symptom, streak_detail, down_onset, down_symptom, down_detail, last_result,"
+    " last_result_at"
 )
-"""The `check_status` columns, in the order of `status_row`."""
+"""The `location_status` columns, in the order of `location_row`."""
 
 
-def status_row(check: str, status: CheckStatus) -> tuple[object, ...]:
-    """Return a check's status as a `check_status` row (see `STATUS_COLUMNS`)."""
-    outage = status.outage
+def location_row(check: str, location: str, status: LocationStatus) -> tuple[object, ...]:
+    """Return one location's status of a check as a `location_status` row."""
+    down = status.down
+    return (
+        check,
+        location,
+        status.version,
+        status.state.value,
+        to_us_opt(status.since),
+        status.failures,
+        status.successes,
+        to_us_opt(status.streak_onset),
+        _value(status.streak_symptom),
+        status.streak_detail,
+        None if down is None else to_us(down.onset),
+        None if down is None else down.symptom.value,
+        None if down is None else down.detail,
+        _value(status.last_result),
+        to_us_opt(status.last_result_at),
+    )
+
+
+def location_from_row(row: sqlite3.Row) -> LocationStatus:
+    """Return the status a `location_status` row holds."""
+    down = None
+    if row["down_onset"] is not None:
+        down = LocationDown(
+            onset=from_us(row["down_onset"]),
+            symptom=ResultKind(row["down_symptom"]),
+            detail=row["down_detail"] or "",
+        )
+    symptom, last = row["streak_symptom"], row["last_result"]
+    return LocationStatus(
+        state=State(row["state"]),
+        since=from_us_opt(row["since"]),
+        failures=row["failures"],
+        successes=row["successes"],
+        streak_onset=from_us_opt(row["streak_onset"]),
+        streak_symptom=None if symptom is None else ResultKind(symptom),
+        streak_detail=row["streak_detail"],
+        down=down,
+        last_result=None if last is None else ResultKind(last),
+        last_result_at=from_us_opt(row["last_result_at"]),
+        version=row["version"],
+    )
+
+
+VERDICT_COLUMNS = (
+    "check_id, state, since, outage_onset, outage_symptom, outage_classification,"
+    " outage_detail, outage_window_id"
+)
+"""The `verdicts` columns, in the order of `verdict_row`."""
+
+
+def verdict_row(check: str, verdict: Verdict) -> tuple[object, ...]:
+    """Return a check's verdict as a `verdicts` row, its open outage embedded."""
+    outage = verdict.outage
     embedded = (
         (None,) * 5
         if outage is None
@@ -90,23 +146,11 @@ def status_row(check: str, status: CheckStatus) -> tuple[object, ...]:
             outage.window_id,
         )
     )
-    return (
-        check,
-        status.state.value,
-        to_us_opt(status.since),
-        status.failures,
-        status.successes,
-        to_us_opt(status.streak_onset),
-        None if status.streak_symptom is None else status.streak_symptom.value,
-        status.streak_detail,
-        *embedded,
-        None if status.last_result is None else status.last_result.value,
-        to_us_opt(status.last_result_at),
-    )
+    return (check, verdict.state.value, to_us_opt(verdict.since), *embedded)
 
 
-def status_from_row(row: sqlite3.Row) -> CheckStatus:
-    """Return the status a `check_status` row holds, its open outage included."""
+def verdict_from_row(row: sqlite3.Row) -> Verdict:
+    """Return the verdict a `verdicts` row holds."""
     outage = None
     if row["outage_onset"] is not None:
         outage = Outage(
@@ -116,25 +160,24 @@ def status_from_row(row: sqlite3.Row) -> CheckStatus:
             detail=row["outage_detail"],
             window_id=row["outage_window_id"],
         )
-    symptom, last = row["streak_symptom"], row["last_result"]
-    return CheckStatus(
-        state=State(row["state"]),
-        since=from_us_opt(row["since"]),
-        failures=row["failures"],
-        successes=row["successes"],
-        streak_onset=from_us_opt(row["streak_onset"]),
-        streak_symptom=None if symptom is None else ResultKind(symptom),
-        streak_detail=row["streak_detail"],
-        outage=outage,
-        last_result=None if last is None else ResultKind(last),
-        last_result_at=from_us_opt(row["last_result_at"]),
-    )
+    return Verdict(State(row["state"]), from_us_opt(row["since"]), outage)
 
 
-def result_row(result: ProbeResult) -> tuple[object, ...]:
-    """Return a probe result as `(check_id, started_at, kind, duration_us, detail)`."""
+def _value(kind: ResultKind | None) -> str | None:
+    return None if kind is None else kind.value
+
+
+def result_row(location: str, result: ProbeResult) -> tuple[object, ...]:
+    """Return a probe result as `(check_id, location, started_at, kind, duration_us, detail)`."""
     duration = result.duration // _MICROSECOND
-    return (result.check_id, to_us(result.started_at), result.kind.value, duration, result.detail)
+    return (
+        result.check_id,
+        location,
+        to_us(result.started_at),
+        result.kind.value,
+        duration,
+        result.detail,
+    )
 
 
 # --- tickets and outages ----------------------------------------------------------------

@@ -1,37 +1,19 @@
-"""The SQLite schema as an ordered list of migrations, applied when a store opens.
+"""The SQLite schema: every migration in order, from the first release on.
 
-`PRAGMA user_version` holds the number of migrations applied. Opening applies the
-missing ones, each in its own transaction, and refuses a database written by a newer
-sitewatch (its tables may mean things this code does not know) or one that is not a
-sitewatch database at all.
-
-Conventions of the schema:
-* Times are INTEGER microseconds since the Unix epoch, UTC: exact to the microsecond,
-  8 bytes, compared as numbers (probe_results grows by ~29 million rows a day at
-  10,000 checks every 30 s, so the width matters).
-* Ticket and window ids are AUTOINCREMENT integers, shown as strings: short enough
-  to read on a pager, and never reused.
-* Enum columns hold the enum's value without a CHECK constraint: SQLite cannot alter
-  a constraint without rebuilding the table, and the code parses every value it reads.
-* The open outage of a check is embedded in its check_status row (`outage_*`), so a
-  status saves in one row and `save_progress` touches one table per batch.
+Append only: a released step is never edited. Conventions: times are INTEGER
+microseconds since the Unix epoch, UTC (exact, 8 bytes, compared as numbers; the
+results table grows by ~29 million rows a day at 10,000 checks every 30 s); ticket
+and window ids are AUTOINCREMENT integers shown as strings, never reused; enum
+columns hold the enum's value without a CHECK constraint (SQLite cannot alter one
+without rebuilding the table; the code parses every value it reads).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
 APPLICATION_ID = 0x53575443
 """`PRAGMA application_id` of a sitewatch database ("SWTC")."""
-
-MINIMUM_SQLITE = (3, 37, 0)
-"""STRICT tables need SQLite 3.37."""
-
-
-class SchemaError(Exception):
-    """The database cannot be used by this version of sitewatch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,64 +165,80 @@ _PAGE_OUTBOX = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _PAGE_OUTBOX)
+_LOCATIONS = Migration(
+    3,
+    "statuses per location and verdicts, cluster tables, claims, indexes for every lookup",
+    (
+        # A check's status splits in two: what each location saw (its streak, its
+        # confirmed failure) and the verdict the quorum of locations makes of it (the
+        # open outage). The old single status becomes location "default" and a verdict.
+        """CREATE TABLE location_status (
+            check_id       TEXT NOT NULL,
+            location       TEXT NOT NULL,
+            version        INTEGER NOT NULL,
+            state          TEXT NOT NULL,
+            since          INTEGER,
+            failures       INTEGER NOT NULL,
+            successes      INTEGER NOT NULL,
+            streak_onset   INTEGER,
+            streak_symptom TEXT,
+            streak_detail  TEXT NOT NULL,
+            down_onset     INTEGER,
+            down_symptom   TEXT,
+            down_detail    TEXT,
+            last_result    TEXT,
+            last_result_at INTEGER,
+            PRIMARY KEY (check_id, location)
+        ) STRICT, WITHOUT ROWID""",
+        "CREATE INDEX location_status_by_result ON location_status (location, last_result)",
+        """CREATE TABLE verdicts (
+            check_id              TEXT PRIMARY KEY,
+            state                 TEXT NOT NULL,
+            since                 INTEGER,
+            outage_onset          INTEGER,
+            outage_symptom        TEXT,
+            outage_classification TEXT,
+            outage_detail         TEXT,
+            outage_window_id      TEXT
+        ) STRICT""",
+        "CREATE INDEX verdicts_by_state ON verdicts (state)",
+        """INSERT INTO location_status SELECT check_id, 'default', 1,
+            CASE state WHEN 'maintenance' THEN 'down' ELSE state END, since, failures,
+            successes, streak_onset, streak_symptom, streak_detail, outage_onset,
+            outage_symptom, outage_detail, last_result, last_result_at FROM check_status""",
+        """INSERT INTO verdicts SELECT check_id, state, since, outage_onset, outage_symptom,
+            outage_classification, outage_detail, outage_window_id FROM check_status""",
+        "DROP TABLE check_status",
+        "ALTER TABLE probe_results ADD COLUMN location TEXT NOT NULL DEFAULT 'default'",
+        "CREATE INDEX windows_by_customer_end ON windows (customer, end_at)",
+        "CREATE INDEX windows_by_end ON windows (end_at)",
+        "CREATE INDEX tickets_by_resolution ON tickets (resolved_at)",
+        "CREATE INDEX outages_by_recovery ON outages (recovered_at)",
+        "ALTER TABLE pages ADD COLUMN claimant TEXT",
+        "ALTER TABLE pages ADD COLUMN reason TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX pages_by_subject ON pages (subject, state)",
+        """CREATE TABLE instances (
+            instance   TEXT PRIMARY KEY,
+            location   TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            last_seen  INTEGER NOT NULL,
+            checks     INTEGER NOT NULL
+        ) STRICT""",
+        """CREATE TABLE lease (
+            id       INTEGER PRIMARY KEY CHECK (id = 1),
+            instance TEXT NOT NULL,
+            location TEXT NOT NULL,
+            epoch    INTEGER NOT NULL,
+            since    INTEGER NOT NULL,
+            until    INTEGER NOT NULL
+        ) STRICT""",
+        """CREATE TABLE location_faults (
+            location TEXT PRIMARY KEY,
+            since    INTEGER NOT NULL,
+            reason   TEXT NOT NULL
+        ) STRICT""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _PAGE_OUTBOX, _LOCATIONS)
 """Every step, in order. Append only: a released step is never edited."""
-
-
-def schema_version(conn: sqlite3.Connection) -> int:
-    """Return how many migrations the database has had."""
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    return version
-
-
-def check_compatible(
-    conn: sqlite3.Connection, path: Path, migrations: tuple[Migration, ...] = MIGRATIONS
-) -> int:
-    """Refuse a database this code cannot use, before changing anything; return its version."""
-    if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
-        needed = ".".join(map(str, MINIMUM_SQLITE))
-        raise SchemaError(
-            f"{path}: sitewatch needs SQLite {needed} or newer (STRICT tables); this Python "
-            f"links SQLite {sqlite3.sqlite_version}. Use a newer Python build or base image."
-        )
-    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = schema_version(conn)
-    has_tables = conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None
-    if application_id not in (0, APPLICATION_ID) or (version == 0 and has_tables):
-        raise SchemaError(
-            f"{path}: this file is not a sitewatch database (it has tables sitewatch did "
-            f"not create). Point `database:` at a new file or at a sitewatch database."
-        )
-    latest = len(migrations)
-    if version > latest:
-        raise SchemaError(
-            f"{path}: the database has schema version {version}, but this sitewatch knows "
-            f"versions up to {latest}: a newer sitewatch wrote it. Run that newer version, "
-            f"or restore the backup taken before the upgrade."
-        )
-    return version
-
-
-def migrate(
-    conn: sqlite3.Connection, path: Path, migrations: tuple[Migration, ...] = MIGRATIONS
-) -> int:
-    """Apply the missing migrations, one transaction each; return the final version.
-
-    The connection must be in autocommit mode (`isolation_level=None`). Each step
-    re-reads the version under the write lock, so two processes opening the same
-    file at once apply every step exactly once.
-    """
-    version = check_compatible(conn, path, migrations)
-    for migration in migrations[version:]:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if schema_version(conn) < migration.version:
-                for statement in migration.statements:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {migration.version}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    return schema_version(conn)

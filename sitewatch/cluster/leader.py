@@ -1,0 +1,108 @@
+"""The leader: one instance at a time holds the lease and does the work that must happen once.
+
+Every `lease / 3` the instance renews its lease, or takes it over once it has
+expired (the epoch rises by one at each takeover, logged with the old and new
+epoch). It trusts itself to lead only for `lease * 0.8` after its last successful
+renewal, by its own monotonic clock; the database, which fences every leader-only
+transaction by epoch, is what really keeps a paused former leader from writing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sitewatch.clock import Clock
+from sitewatch.model import Lease
+from sitewatch.stats.metrics import Metrics
+from sitewatch.storage import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+TRUST = 0.8
+"""The share of the lease after a renewal during which this instance acts as leader."""
+
+
+class Leadership:
+    """Acquire, renew and release the leader's lease for this instance."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        instance: str,
+        location: str,
+        lease: timedelta,
+        metrics: Metrics,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self.instance = instance
+        self._location = location
+        self._lease = lease
+        self._metrics = metrics
+        self._held: Lease | None = None
+        self._trusted_until = 0.0
+        self.known: Lease | None = None
+        """The lease as last read, whoever holds it (for the cluster API)."""
+
+    def current(self) -> Lease | None:
+        """Return this instance's lease while it may act as leader, else None."""
+        if self._held is not None and self._clock.monotonic() < self._trusted_until:
+            return self._held
+        return None
+
+    async def run(self) -> None:
+        """Renew or take the lease every `lease / 3` until cancelled."""
+        while True:
+            await self.renew()
+            await self._clock.sleep(self._lease.total_seconds() / 3)
+
+    async def renew(self) -> Lease | None:
+        """Renew or take over the lease now; return it if this instance holds it."""
+        started = self._clock.monotonic()
+        try:
+            async with self._store.transaction() as tx:
+                lease = await tx.cluster.acquire(
+                    self.instance, self._location, self._clock.now(), self._lease
+                )
+        except StoreError as error:
+            log.warning("could not renew the leader's lease: %s", error)
+            self._show()
+            return None
+        self.known = lease
+        previous = self._held
+        if lease is not None and lease.instance == self.instance:
+            self._held = lease
+            self._trusted_until = started + self._lease.total_seconds() * TRUST
+            if previous is None or previous.epoch != lease.epoch:
+                old = "none" if previous is None else str(previous.epoch)
+                log.warning(
+                    "this instance (%s) leads now: epoch %s -> %d", self.instance, old, lease.epoch
+                )
+        else:
+            if previous is not None:
+                holder = "nobody" if lease is None else f"{lease.instance} (epoch {lease.epoch})"
+                log.warning(
+                    "this instance lost the lead (epoch %d); it is %s's", previous.epoch, holder
+                )
+            self._held = None
+        self._show()
+        return self.current()
+
+    async def release(self) -> None:
+        """Give up the lease at once (SIGTERM): another instance takes over without waiting."""
+        held, self._held = self._held, None
+        self._show()
+        if held is None:
+            return
+        try:
+            async with self._store.transaction() as tx:
+                await tx.cluster.release(held.instance, held.epoch)
+            log.info("released the leader's lease (epoch %d)", held.epoch)
+        except StoreError as error:
+            log.warning("could not release the lease (it expires by itself): %s", error)
+
+    def _show(self) -> None:
+        self._metrics.cluster_leader.set(1 if self.current() is not None else 0)

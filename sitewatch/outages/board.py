@@ -1,0 +1,100 @@
+"""The check board: every check's verdict and its status at each location, as committed.
+
+A cache for what is read often and may lag a moment (metrics, the console): the
+monitor updates it after each of its commits, and `refresh` reloads it from the
+database (every few seconds) to take in what other instances committed. The API
+reads the database itself (`read_views`), through the same function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sitewatch.model import CheckSpec, LocationStatus, ResultKind, State, Verdict
+from sitewatch.stats.metrics import Metrics
+from sitewatch.storage import Store, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    """One check as the API and the console show it."""
+
+    spec: CheckSpec
+    verdict: Verdict = field(default_factory=Verdict)
+    locations: Mapping[str, LocationStatus] = field(default_factory=dict)
+
+    @property
+    def last(self) -> tuple[ResultKind | None, datetime | None]:
+        """Return the latest result of any location, and when it started."""
+        latest = max(
+            (s for s in self.locations.values() if s.last_result_at is not None),
+            key=lambda s: s.last_result_at or datetime.min,
+            default=None,
+        )
+        return (None, None) if latest is None else (latest.last_result, latest.last_result_at)
+
+
+async def read_views(tx: Tx, specs: Sequence[CheckSpec]) -> list[CheckView]:
+    """Read every configured check's verdict and location statuses, in id order."""
+    verdicts = await tx.checks.verdicts()
+    locations = await tx.checks.location_statuses()
+    return [
+        CheckView(spec, verdicts.get(spec.id, Verdict()), locations.get(spec.id, {}))
+        for spec in sorted(specs, key=lambda spec: spec.id)
+    ]
+
+
+class CheckBoard:
+    """Hold the latest committed view of every check, and keep the state gauges true."""
+
+    def __init__(self, specs: Sequence[CheckSpec], metrics: Metrics) -> None:
+        self._specs = {spec.id: spec for spec in specs}
+        self._views = {spec.id: CheckView(spec) for spec in specs}
+        self._metrics = metrics
+        for spec in specs:
+            metrics.set_state(spec.id, spec.customer, State.UNKNOWN)
+
+    def views(self) -> list[CheckView]:
+        """Return every check, in id order."""
+        return [self._views[check] for check in sorted(self._views)]
+
+    def view(self, check: str) -> CheckView | None:
+        """Return one check's view, or None if it is not configured."""
+        return self._views.get(check)
+
+    async def refresh(self, store: Store) -> None:
+        """Reload every check from the database."""
+        async with store.reading() as tx:
+            views = await read_views(tx, list(self._specs.values()))
+        for view in views:
+            self._show(view)
+
+    def update(
+        self,
+        *,
+        location: str,
+        statuses: Mapping[str, LocationStatus],
+        verdicts: Mapping[str, Verdict],
+    ) -> None:
+        """Take in what a transaction just committed."""
+        for check in set(statuses) | set(verdicts):
+            old = self._views.get(check)
+            if old is None:
+                continue
+            locations = dict(old.locations)
+            if check in statuses:
+                locations[location] = statuses[check]
+            self._show(CheckView(old.spec, verdicts.get(check, old.verdict), locations))
+
+    def in_state(self, states: Iterable[State]) -> list[str]:
+        """Return the checks whose verdict is in one of these states."""
+        wanted = set(states)
+        return [check for check, view in self._views.items() if view.verdict.state in wanted]
+
+    def _show(self, view: CheckView) -> None:
+        old = self._views.get(view.spec.id)
+        self._views[view.spec.id] = view
+        if old is None or old.verdict.state is not view.verdict.state:
+            self._metrics.set_state(view.spec.id, view.spec.customer, view.verdict.state)

@@ -1,0 +1,65 @@
+"""The gauges every instance keeps current: the board, planned events, open tickets, faults.
+
+Once a second this reads what other instances (or this one's leader loops) may have
+committed and sets `sitewatch_maintenance_active` and `sitewatch_tickets_open`;
+every few seconds it reloads the check board and the location's fault state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sitewatch.clock import Clock
+from sitewatch.outages.board import CheckBoard
+from sitewatch.outages.faults import FaultJudge
+from sitewatch.outages.recurrence import RecurringSchedule
+from sitewatch.stats.metrics import Metrics
+from sitewatch.storage import Store
+
+BOARD_EVERY = 3
+"""Seconds between reloads of the board and the fault state."""
+
+
+class Gauges:
+    """Keep the cross-instance gauges and the board current."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        metrics: Metrics,
+        board: CheckBoard,
+        faults: FaultJudge,
+        schedule: RecurringSchedule,
+        customers: Sequence[str],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._metrics = metrics
+        self._board = board
+        self._faults = faults
+        self._schedule = schedule
+        self._customers = tuple(customers)
+
+    async def run(self) -> None:
+        """Update every second until cancelled."""
+        beat = 0
+        while True:
+            await self.update(reload=beat % BOARD_EVERY == 0)
+            beat += 1
+            await self._clock.sleep(1.0)
+
+    async def update(self, *, reload: bool = True) -> None:
+        """Read and set the gauges now (and reload the board when asked)."""
+        now = self._clock.now()
+        async with self._store.reading() as tx:
+            declared = await tx.windows.covering(self._customers, ending_after=now)
+            open_tickets = await tx.tickets.count_unresolved()
+        recurring = self._schedule.between(now - timedelta(seconds=1), now + timedelta(seconds=1))
+        self._metrics.show_windows(self._customers, [*declared, *recurring], now)
+        self._metrics.tickets_open.set(open_tickets)
+        if reload:
+            await self._board.refresh(self._store)
+            await self._faults.load(self._store)

@@ -87,6 +87,8 @@ class Service:
     leadership: Leadership
     membership: Membership
     scheduler: Scheduler
+    dispatcher: Dispatcher
+    escalator: Escalator
     tickets: TicketDesk
     windows: WindowDesk
     links: AckLinks
@@ -210,6 +212,8 @@ async def _assemble(
         leadership=leadership,
         membership=membership,
         scheduler=scheduler,
+        dispatcher=dispatcher,
+        escalator=escalator,
         tickets=TicketDesk(store=store, planner=planner, clock=clock, metrics=metrics),
         windows=_window_desk(settings, store, clock),
         links=links,

@@ -95,7 +95,7 @@ def test_the_example_config_and_checks_load_when_their_variables_are_set(
     assert [c.id for c in settings.customers] == ["acme", "globex"]
     assert [o.id for o in settings.operators] == ["alice", "bob"]
     assert [c.id for c in settings.checks] == ["acme-api", "acme-portal", "globex-webmail"]
-    assert settings.database == tmp_path.resolve() / "var" / "sitewatch.db"
+    assert settings.database.path == tmp_path.resolve() / "var" / "sitewatch.db"
     assert settings.checks_dir == tmp_path.resolve() / "checks"
     assert set(environ.values()) <= settings.secrets
     portal = settings.check("acme-portal")
@@ -120,7 +120,7 @@ def test_a_minimal_config_takes_the_documented_defaults(site: Site) -> None:
 
     assert (settings.listen_host, settings.listen_port) == ("127.0.0.1", 8080)
     assert settings.public_url == "http://127.0.0.1:8080"
-    assert settings.database == (site.root / "config" / "var" / "sitewatch.db").resolve()
+    assert settings.database.path == (site.root / "config" / "var" / "sitewatch.db").resolve()
     assert settings.max_concurrent_probes == 256
     assert settings.result_retention == timedelta(days=7)
     assert settings.defaults.interval == timedelta(seconds=30)
@@ -162,13 +162,13 @@ def test_checks_fall_back_to_the_config_defaults_and_may_override_them(site: Sit
 def test_a_relative_sqlite_path_is_relative_to_the_config_file(site: Site) -> None:
     site.config(CONFIG + 'database: "sqlite:///../var/data/sitewatch.db"\n')
 
-    assert site.load().database == (site.root / "var" / "data" / "sitewatch.db").resolve()
+    assert site.load().database.path == (site.root / "var" / "data" / "sitewatch.db").resolve()
 
 
 def test_an_absolute_sqlite_path_is_taken_as_it_is(site: Site) -> None:
     site.config(CONFIG + 'database: "sqlite:////srv/sitewatch/sitewatch.db"\n')
 
-    assert site.load().database == Path("/srv/sitewatch/sitewatch.db")
+    assert site.load().database.path == Path("/srv/sitewatch/sitewatch.db")
 
 
 def test_a_step_may_post_json_and_use_values_extracted_earlier(site: Site) -> None:
@@ -422,15 +422,16 @@ def test_listen_database_and_public_url_must_have_their_forms(site: Site) -> Non
         CONFIG
         + dedent("""\
             listen: 8080
-            database: "postgres://db/sitewatch"
+            database: "mysql://db/sitewatch"
             public_url: "sitewatch.example.com"
             """)
     )
 
     assert site.problems() == [
         'config/sitewatch.yaml:14: listen: expected "host:port" such as "127.0.0.1:8080", got 8080',
-        "config/sitewatch.yaml:15: database: expected sqlite:///relative/path or "
-        "sqlite:////absolute/path, got 'postgres://db/sitewatch'",
+        "config/sitewatch.yaml:15: database: 'mysql://db/sitewatch' is not a database URL "
+        "sitewatch knows: use sqlite:///relative/path.db, sqlite:////absolute/path.db or "
+        "postgresql://user:password@host:port/dbname",
         "config/sitewatch.yaml:16: public_url: "
         "expected an absolute http:// or https:// URL, got 'sitewatch.example.com'",
     ]

@@ -1,4 +1,8 @@
-"""The outage rules as a specification: named scenarios under explicit times."""
+"""The outage rules as a specification: named scenarios under explicit times.
+
+One location, so that a location's status and the verdict the quorum makes of it
+are the single-instance rules exactly (several locations: tests/test_quorum.py).
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sitewatch.model import (
-    CheckStatus,
     Classification,
+    LocationStatus,
     MaintenanceKind,
     ProbeResult,
     ResultKind,
     State,
     TransitionKind,
+    Verdict,
     Window,
 )
-from sitewatch.outages.rules import Policy, observe, tick
+from sitewatch.outages import quorum
+from sitewatch.outages.quorum import Quorum, Vote
+from sitewatch.outages.rules import Policy, observe
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 CHECK, CUSTOMER = "acme-portal", "acme"
-POLICY = Policy(confirm=2, recover=2, maintenance_grace=timedelta(0))
+POLICY = Policy(confirm=2, recover=2)
+NO_GRACE = timedelta(0)
 
 
 def at(minutes: float) -> datetime:
@@ -54,9 +62,10 @@ def result(minute: float, kind: ResultKind) -> ProbeResult:
 
 @dataclass
 class Run:
-    """The statuses and transitions produced by feeding results (and ticks) in order."""
+    """The location's status, the verdict and the transitions of results and ticks in order."""
 
-    status: CheckStatus = field(default_factory=CheckStatus)
+    location: LocationStatus = field(default_factory=LocationStatus)
+    verdict: Verdict = field(default_factory=Verdict)
     transitions: list[tuple[TransitionKind, Classification, datetime]] = field(default_factory=list)
     urgent: bool = False
 
@@ -65,18 +74,42 @@ def feed(
     events: Sequence[tuple[float, ResultKind | None]],
     windows: Sequence[Window] = (),
     policy: Policy = POLICY,
+    grace: timedelta = NO_GRACE,
 ) -> Run:
     """Apply `(minute, kind)` results in order; a kind of None is a clock tick."""
     run = Run()
     covering = [w for w in windows if w.covers(CHECK, CUSTOMER)]
     for minute, kind in events:
         if kind is None:
-            decision = tick(run.status, at(minute), windows=covering, policy=policy)
+            decision = quorum.tick(
+                run.verdict,
+                _votes(run),
+                quorum=Quorum(),
+                windows=covering,
+                grace=grace,
+                now=at(minute),
+            )
         else:
-            decision = observe(run.status, result(minute, kind), windows=covering, policy=policy)
-        run.status, run.urgent = decision.status, decision.urgent
+            location = observe(run.location, result(minute, kind), policy)
+            changed = location.changed_state(run.location)
+            run.location, run.urgent = location.status, location.urgent
+            if not changed:
+                continue
+            decision = quorum.judge(
+                run.verdict,
+                _votes(run),
+                quorum=Quorum(),
+                windows=covering,
+                grace=grace,
+                at=at(minute),
+            )
+        run.verdict = decision.verdict
         run.transitions += [(t.kind, t.outage.classification, t.at) for t in decision.transitions]
     return run
+
+
+def _votes(run: Run) -> list[Vote]:
+    return [Vote("default", run.location)]
 
 
 OK, FAIL = ResultKind.OK, ResultKind.CONNECT
@@ -89,37 +122,37 @@ EMERGENCY, PLANNED, OVERRUN = (
 
 
 def test_a_new_check_is_unknown_until_its_first_result() -> None:
-    assert CheckStatus().state is State.UNKNOWN
-    assert feed([(0, OK)]).status.state is State.UP
+    assert Verdict().state is State.UNKNOWN
+    assert feed([(0, OK)]).verdict.state is State.UP
 
 
 def test_one_failure_is_not_an_outage_but_asks_for_a_quick_retry() -> None:
     run = feed([(0, OK), (1, FAIL)])
-    assert run.status.state is State.UP
+    assert run.verdict.state is State.UP
     assert run.transitions == []
     assert run.urgent
 
 
 def test_confirm_failures_start_an_emergency_with_the_first_failure_as_onset() -> None:
     run = feed([(0, OK), (1, FAIL), (1.1, FAIL)])
-    assert run.status.state is State.DOWN
-    assert run.status.since == at(1)
+    assert run.verdict.state is State.DOWN
+    assert run.verdict.since == at(1)
     assert run.transitions == [(STARTED, EMERGENCY, at(1.1))]
-    assert run.status.outage is not None and run.status.outage.onset == at(1)
+    assert run.verdict.outage is not None and run.verdict.outage.onset == at(1)
 
 
 def test_a_flapping_site_below_the_threshold_never_confirms() -> None:
     run = feed([(0, FAIL), (1, OK), (2, FAIL), (3, OK), (4, FAIL)])
     assert run.transitions == []
-    assert run.status.state is State.UP
+    assert run.verdict.state is State.UP
 
 
 def test_recovery_needs_recover_consecutive_successes() -> None:
     down = [(0, FAIL), (1, FAIL)]
-    assert feed([*down, (2, OK)]).status.state is State.DOWN
-    assert feed([*down, (2, OK), (3, FAIL), (4, OK)]).status.state is State.DOWN
+    assert feed([*down, (2, OK)]).verdict.state is State.DOWN
+    assert feed([*down, (2, OK), (3, FAIL), (4, OK)]).verdict.state is State.DOWN
     run = feed([*down, (2, OK), (3, OK)])
-    assert run.status.state is State.UP
+    assert run.verdict.state is State.UP
     assert run.transitions[-1] == (ENDED, EMERGENCY, at(3))
 
 
@@ -232,41 +265,68 @@ def test_planned_event_rules(
     expected: list[tuple[TransitionKind, Classification, datetime]],
 ) -> None:
     run = feed(events, windows)
-    assert run.status.state is expected_state, name
+    assert run.verdict.state is expected_state, name
     assert run.transitions == expected, name
 
 
 def test_grace_delays_the_overrun_until_the_window_end_plus_grace() -> None:
-    graceful = Policy(confirm=2, recover=2, maintenance_grace=timedelta(minutes=5))
+    grace = timedelta(minutes=5)
     events: list[tuple[float, ResultKind | None]] = [(10, FAIL), (11, FAIL), (32, None)]
-    assert feed(events, [window(0, 30)], graceful).status.state is State.MAINTENANCE
-    run = feed([*events, (35, None)], [window(0, 30)], graceful)
+    assert feed(events, [window(0, 30)], grace=grace).verdict.state is State.MAINTENANCE
+    run = feed([*events, (35, None)], [window(0, 30)], grace=grace)
     assert run.transitions[-1] == (OVERRAN, OVERRUN, at(35))
 
 
 def test_a_planned_outage_whose_window_is_gone_overruns_at_once_despite_grace() -> None:
-    graceful = Policy(confirm=2, recover=2, maintenance_grace=timedelta(minutes=5))
-    planned = feed([(10, FAIL), (11, FAIL)], [window(0, 30)], graceful).status
+    grace = timedelta(minutes=5)
+    planned = feed([(10, FAIL), (11, FAIL)], [window(0, 30)], grace=grace)
     # The window is no longer known (a recurring entry removed from the config, say):
     # the grace has no end to count from, so the outage must page now, not never.
-    decision = tick(planned, at(12), windows=[], policy=graceful)
+    decision = quorum.tick(
+        planned.verdict, _votes(planned), quorum=Quorum(), windows=[], grace=grace, now=at(12)
+    )
     assert [(t.kind, t.at) for t in decision.transitions] == [(OVERRAN, at(12))]
     assert "no longer exists" in decision.transitions[0].reason
 
 
-def test_a_prober_fault_holds_emergencies_until_it_clears() -> None:
-    status = CheckStatus()
-    for minute in (0, 1, 2):
-        decision = observe(
-            status, result(minute, FAIL), windows=(), policy=POLICY, hold_emergencies=True
-        )
-        status = decision.status
-        assert decision.transitions == ()
-    cleared = observe(status, result(3, FAIL), windows=(), policy=POLICY)
+def test_a_prober_fault_holds_network_level_emergencies_until_it_clears() -> None:
+    down = feed([(0, FAIL), (1, FAIL), (2, FAIL)])
+    held = quorum.judge(
+        Verdict(),
+        [Vote("default", down.location, faulted=True)],
+        quorum=Quorum(),
+        windows=(),
+        grace=NO_GRACE,
+        at=at(2),
+    )
+    cleared = quorum.judge(
+        Verdict(),
+        [Vote("default", down.location)],
+        quorum=Quorum(),
+        windows=(),
+        grace=NO_GRACE,
+        at=at(3),
+    )
+    assert held.transitions == ()
     assert [(t.kind, t.outage.onset) for t in cleared.transitions] == [(STARTED, at(0))]
+
+
+def test_a_prober_fault_never_holds_an_http_level_verdict() -> None:
+    down = feed([(0, ResultKind.HTTP_STATUS), (1, ResultKind.HTTP_STATUS)])
+    decision = quorum.judge(
+        Verdict(),
+        [Vote("default", down.location, faulted=True)],
+        quorum=Quorum(),
+        windows=(),
+        grace=NO_GRACE,
+        at=at(1),
+    )
+    assert [(t.kind, t.outage.symptom) for t in decision.transitions] == [
+        (STARTED, ResultKind.HTTP_STATUS)
+    ]
 
 
 def test_the_symptom_is_the_kind_of_the_first_failure() -> None:
     run = feed([(0, ResultKind.TIMEOUT), (1, ResultKind.CONNECT)])
-    assert run.status.outage is not None
-    assert run.status.outage.symptom is ResultKind.TIMEOUT
+    assert run.verdict.outage is not None
+    assert run.verdict.outage.symptom is ResultKind.TIMEOUT

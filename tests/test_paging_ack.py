@@ -11,24 +11,25 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from sitewatch.api.common import PAGER, STORE
+from sitewatch.api.common import SERVICE
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
 from sitewatch.config.loader import load_settings
 from sitewatch.model import (
     Cause,
-    CheckStatus,
     Classification,
     Outage,
     PageKind,
+    PageState,
     ResultKind,
-    State,
     TicketState,
     Transition,
     TransitionKind,
 )
 from tests.harness import ENV, OPERATOR_TOKEN, ServiceConfig
-from tests.paging_support import T0
+from tests.builders import make_check
+from tests.paging_support import T0, Webhook
+from tests.storekit import pages
 
 
 @dataclass
@@ -42,14 +43,16 @@ class Site:
     """The path of the acknowledge link in the page, `/ack/{token}`."""
 
     async def ticket_state(self) -> tuple[TicketState, str | None]:
-        ticket = await self.client.app[STORE].get_ticket(self.ticket_id)
+        ticket = await self.client.app[SERVICE].tickets.get(self.ticket_id)
         assert ticket is not None
         return ticket.state, ticket.acknowledged_by
 
 
 @pytest.fixture
-async def site(tmp_path: Path, aiohttp_client: AiohttpClient) -> Site:
-    config = ServiceConfig(tmp_path, extra="public_url: https://sitewatch.example\n")
+async def site(tmp_path: Path, aiohttp_client: AiohttpClient, webhook: Webhook) -> Site:
+    config = ServiceConfig(
+        tmp_path, notify=webhook.url(), extra="public_url: https://sitewatch.example\n"
+    )
     settings = load_settings(config.write(), ENV)
     clock = FakeClock(T0)
     client = await aiohttp_client(build_app(settings, clock=clock))
@@ -57,12 +60,12 @@ async def site(tmp_path: Path, aiohttp_client: AiohttpClient) -> Site:
     outage = Outage(
         onset, ResultKind.LOGIN_REJECTED, Classification.EMERGENCY, "step 2: got 401 <b>"
     )
-    status = CheckStatus(state=State.DOWN, since=onset, outage=outage)
     started = Transition(TransitionKind.STARTED, clock.now(), outage, "confirmed")
-    store, planner = client.app[STORE], client.app[PAGER].planner
-    record = await store.record_transition("acme-portal", "acme", status, started, planner)
+    service = client.app[SERVICE]
+    async with service.store.transaction() as tx:
+        record = await service.recorder.record(tx, make_check("acme-portal"), started, clock.now())
     assert record.ticket is not None
-    [page] = await store.list_pages(record.ticket.id)
+    [page] = await pages(service.store, record.ticket.id)
     found = re.search(r"Acknowledge: https://sitewatch\.example(/ack/\S+)", page.row.body)
     assert found is not None
     return Site(client, clock, record.ticket.id, found.group(1))
@@ -91,7 +94,7 @@ async def test_posting_the_link_acknowledges_as_the_operator_it_was_issued_to(
     assert response.status == 200
     assert "Acknowledged as olivia at 2026-11-26T10:00:00Z" in await response.text()
     assert await site.ticket_state() == (TicketState.ACKNOWLEDGED, "olivia")
-    ticket = await site.client.app[STORE].get_ticket(site.ticket_id)
+    ticket = await site.client.app[SERVICE].tickets.get(site.ticket_id)
     assert ticket is not None
     assert ("acknowledged", "olivia", "acknowledged from a page link") in [
         (e.kind, e.by, e.detail) for e in ticket.events
@@ -103,9 +106,7 @@ async def test_posting_the_link_acknowledges_as_the_operator_it_was_issued_to(
 
 
 async def test_a_resolved_ticket_cannot_be_acknowledged_by_link(site: Site) -> None:
-    await site.client.app[STORE].resolve_ticket(
-        site.ticket_id, Cause.SOFTWARE, "olivia", "", site.clock.now()
-    )
+    await site.client.app[SERVICE].tickets.resolve(site.ticket_id, Cause.SOFTWARE, "olivia", "")
 
     shown = await site.client.get(site.link)
     posted = await site.client.post(site.link)
@@ -144,7 +145,12 @@ async def test_an_expired_link_is_refused(site: Site) -> None:
     assert await site.ticket_state() == (TicketState.OPEN, None)
 
 
-async def test_resolving_through_the_api_pages_everyone_paged_with_resolved(site: Site) -> None:
+async def test_resolving_through_the_api_pages_everyone_paged_with_resolved(
+    site: Site, webhook: Webhook
+) -> None:
+    # The loop may have claimed it first; either way it reaches the webhook once.
+    await site.client.app[SERVICE].dispatcher.deliver_due()
+    await webhook.wait_for(1)
     response = await site.client.post(
         f"/api/v1/tickets/{site.ticket_id}/resolve",
         json={"cause": "network", "note": "switch replaced"},
@@ -152,9 +158,9 @@ async def test_resolving_through_the_api_pages_everyone_paged_with_resolved(site
     )
 
     assert response.status == 200
-    pages = await site.client.app[STORE].list_pages(site.ticket_id)
-    assert [(p.row.kind, p.row.operator) for p in pages] == [
-        (PageKind.SITE_DOWN, "olivia"),
-        (PageKind.RESOLVED, "olivia"),
+    outbox = await pages(site.client.app[SERVICE].store, site.ticket_id)
+    assert [(p.row.kind, p.row.operator, p.state) for p in outbox] == [
+        (PageKind.SITE_DOWN, "olivia", PageState.SENT),
+        (PageKind.RESOLVED, "olivia", PageState.PENDING),
     ]
-    assert "Resolved: 2026-11-26T10:00:00Z by olivia, cause network" in pages[1].row.body
+    assert "Resolved: 2026-11-26T10:00:00Z by olivia, cause network" in outbox[1].row.body

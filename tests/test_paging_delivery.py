@@ -15,20 +15,7 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from sitewatch.clock import FakeClock
-from sitewatch.model import (
-    CheckStatus,
-    Classification,
-    Delivery,
-    Outage,
-    Page,
-    PageKind,
-    PageRow,
-    PageState,
-    ResultKind,
-    State,
-    Transition,
-    TransitionKind,
-)
+from sitewatch.model import Delivery, Page, PageKind, PageRow, PageState
 from sitewatch.paging.channels import Channels
 from sitewatch.paging.dispatcher import Dispatcher
 from sitewatch.paging.notifier import AppriseNotifier, with_url_credentials
@@ -37,6 +24,7 @@ from sitewatch.paging.retry import RetryPolicy, after_attempt
 from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.paging_support import T0, Webhook, at, planner, poll
+from tests.storekit import leader, open_ticket, pages, ticket_of
 
 PASSWORD = "hunter2-notify-password"
 
@@ -55,18 +43,10 @@ class Rig:
     metrics: Metrics
 
     async def open_ticket(self) -> str:
-        onset = self.clock.now() - timedelta(seconds=12)
-        outage = Outage(onset, ResultKind.LOGIN_REJECTED, Classification.EMERGENCY, "step 2: 401")
-        status = CheckStatus(state=State.DOWN, since=onset, outage=outage)
-        started = Transition(TransitionKind.STARTED, self.clock.now(), outage, "confirmed")
-        record = await self.store.record_transition(
-            "acme-portal", "acme", status, started, self.planner
-        )
-        assert record.ticket is not None
-        return record.ticket.id
+        return (await open_ticket(self.store, self.planner, self.clock.now())).id
 
     async def pages(self) -> list[Page]:
-        return await self.store.list_pages()
+        return await pages(self.store)
 
     def sample(self, name: str, **labels: str) -> float:
         return self.metrics.registry.get_sample_value(name, labels) or 0.0
@@ -80,7 +60,7 @@ async def rig_factory(tmp_path: Path) -> AsyncIterator[Build]:
         alice: Sequence[str], *, fallback: Sequence[str] = (), max_attempts: int = 8
     ) -> Rig:
         clock = FakeClock(T0)
-        store = await open_sqlite_store(tmp_path / f"sw{len(opened)}.db", clock)
+        store = await open_sqlite_store(tmp_path / f"sw{len(opened)}.db")
         notifier = AppriseNotifier({PASSWORD, *alice, *fallback})
         opened.append((store, notifier))
         operators = {"alice": list(alice), "bob": ["json://127.0.0.1:9/bob"]}
@@ -94,6 +74,7 @@ async def rig_factory(tmp_path: Path) -> AsyncIterator[Build]:
             policy=RetryPolicy(max_attempts, timedelta(seconds=10), timedelta(minutes=10)),
             clock=clock,
             metrics=metrics,
+            leadership=await leader(store, clock),
             rng=random.Random(7),
         )
         return Rig(clock, store, paging, dispatcher, metrics)
@@ -119,8 +100,7 @@ async def test_a_site_down_page_reaches_the_webhook_through_apprise(
     assert "\nAcknowledge: https://sitewatch.example/ack/" in delivered["message"]
     [page] = await rig.pages()
     assert (page.state, page.attempts, page.sent_at) == (PageState.SENT, 1, T0)
-    ticket = await rig.store.get_ticket(ticket_id)
-    assert ticket is not None
+    ticket = await ticket_of(rig.store, ticket_id)
     assert ("paged", "SITE DOWN acme-portal acme to alice (notify #1)") in [
         (e.kind, e.detail) for e in ticket.events
     ]
@@ -180,8 +160,7 @@ async def test_a_channel_that_always_fails_is_given_up_and_the_fallback_is_paged
     )
     assert rig.sample("sitewatch_pages_undelivered_total") == 1
     assert rig.sample("sitewatch_pages_total", outcome="failed") == 3
-    ticket = await rig.store.get_ticket(ticket_id)
-    assert ticket is not None
+    ticket = await ticket_of(rig.store, ticket_id)
     assert [e.kind for e in ticket.events] == ["opened", "page undeliverable", "paged"]
 
 
@@ -190,7 +169,8 @@ async def test_a_target_no_longer_configured_goes_to_the_fallback_at_once(
 ) -> None:
     rig = await rig_factory([webhook.url("alice")], fallback=[webhook.url("fallback")])
     row = PageRow("ticket/9", PageKind.STILL_DOWN, "zoe", 0, "STILL DOWN x acme", "body", at(0))
-    await rig.store.add_pages([row])
+    async with rig.store.transaction() as tx:
+        await tx.outbox.add([row], rig.clock.now())
 
     await rig.dispatcher.deliver_due()
     await rig.dispatcher.deliver_due()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,15 +12,10 @@ import pytest
 
 from sitewatch.clock import FakeClock
 from sitewatch.model import (
-    CheckStatus,
-    Classification,
-    EscalationCandidate,
-    Outage,
     PageKind,
-    ResultKind,
+    PageState,
     Rotation,
     Schedule,
-    State,
     TicketState,
     Transition,
     TransitionKind,
@@ -28,7 +24,9 @@ from sitewatch.paging.escalation import Level, due_rounds
 from sitewatch.paging.escalator import Escalator
 from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
+from sitewatch.tickets.desk import TicketDesk
 from tests.paging_support import T0, at, planner, poll, running, ticket
+from tests.storekit import emergency, leader, open_ticket, pages, record
 
 LEVELS = (
     Level(timedelta(0), ("alice",)),
@@ -131,7 +129,7 @@ def test_the_reason_says_why_nothing_is_due() -> None:
 
 
 def test_the_first_round_is_site_down_and_later_ones_are_still_down() -> None:
-    plan = planner().escalation(EscalationCandidate(ticket(), frozenset()), at(15))
+    plan = planner().escalation(ticket(), frozenset(), at(15))
 
     assert [(r.kind, r.operator, r.level, r.round, r.due_at) for r in plan.rows] == [
         (PageKind.SITE_DOWN, "alice", 0, 0, at(0)),
@@ -143,7 +141,7 @@ def test_the_first_round_is_site_down_and_later_ones_are_still_down() -> None:
 def test_rounds_already_planned_are_not_planned_again() -> None:
     planned = frozenset({(0, 0), (1, 0)})
 
-    plan = planner().escalation(EscalationCandidate(ticket(), planned), at(15))
+    plan = planner().escalation(ticket(), planned, at(15))
 
     assert [(r.level, r.round) for r in plan.rows] == [(1, 1)]
 
@@ -160,8 +158,8 @@ def test_a_level_naming_a_schedule_pages_whoever_is_on_call_when_it_is_planned()
     levels = (Level(timedelta(0), ("primary",)),)
     on_call = planner(levels=levels, schedules=[Schedule("primary", berlin, rotation)])
 
-    today = on_call.opening(ticket(), at(0))
-    tomorrow = on_call.opening(ticket(), at(24 * 60))
+    today = on_call.escalation(ticket(), (), at(0)).rows
+    tomorrow = on_call.escalation(ticket(), (), at(24 * 60)).rows
 
     assert [row.operator for row in today] == ["alice"]
     # Planned a day late, the first round and the latest repeat both go to bob.
@@ -172,7 +170,7 @@ def test_a_level_that_reaches_nobody_goes_to_the_fallback_and_is_reported() -> N
     levels = (Level(timedelta(0), ("alice",)), Level(timedelta(minutes=10), ("nobody-team",)))
     fallback_planner = planner(levels=levels, fallback=["json://127.0.0.1:9/fallback"])
 
-    plan = fallback_planner.escalation(EscalationCandidate(ticket(), frozenset({(0, 0)})), at(10))
+    plan = fallback_planner.escalation(ticket(), frozenset({(0, 0)}), at(10))
 
     assert [(r.operator, r.url_index, r.level) for r in plan.rows] == [("", 0, 1)]
     assert "Acknowledge:" not in plan.rows[0].body
@@ -186,101 +184,99 @@ def test_a_level_that_reaches_nobody_goes_to_the_fallback_and_is_reported() -> N
 # --- the escalator over a real store -------------------------------------------------
 
 
+@dataclass
+class Rig:
+    """A store, its leader's escalator and ticket desk, on one fake clock."""
+
+    clock: FakeClock
+    store: SqliteStore
+    escalator: Escalator
+    desk: TicketDesk
+
+    async def pages(self, ticket_id: str) -> list[tuple[PageKind, str, int, int, PageState]]:
+        return [
+            (p.row.kind, p.row.operator, p.row.level, p.row.round, p.state)
+            for p in await pages(self.store, ticket_id)
+        ]
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = await open_sqlite_store(tmp_path / "sitewatch.db", FakeClock(T0))
-    yield store
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    clock = FakeClock(T0)
+    store = await open_sqlite_store(tmp_path / "sitewatch.db")
+    leadership = await leader(store, clock)
+    metrics = Metrics()
+    escalator = Escalator(
+        store=store, planner=planner(), clock=clock, metrics=metrics, leadership=leadership
+    )
+    desk = TicketDesk(store=store, planner=planner(), clock=clock, metrics=metrics)
+    yield Rig(clock, store, escalator, desk)
     await store.close()
 
 
-async def open_ticket(store: SqliteStore, clock: FakeClock) -> str:
-    onset = clock.now() - timedelta(seconds=10)
-    outage = Outage(onset, ResultKind.CONNECT, Classification.EMERGENCY, "step 1: refused")
-    status = CheckStatus(state=State.DOWN, since=onset, outage=outage)
-    started = Transition(TransitionKind.STARTED, clock.now(), outage, "2 failures")
-    record = await store.record_transition("acme-portal", "acme", status, started, planner())
-    assert record.ticket is not None
-    return record.ticket.id
-
-
 async def test_the_escalator_pages_each_level_when_it_is_reached_until_acknowledged(
-    tmp_path: Path,
+    rig: Rig,
 ) -> None:
-    clock = FakeClock(T0)
-    store = await open_sqlite_store(tmp_path / "sw.db", clock)
-    try:
-        escalator = Escalator(store=store, planner=planner(), clock=clock, metrics=Metrics())
-        ticket_id = await open_ticket(store, clock)
+    ticket = await open_ticket(rig.store, planner(), rig.clock.now())
 
-        async def pages() -> list[tuple[PageKind, str, int, int]]:
-            return [
-                (p.row.kind, p.row.operator, p.row.level, p.row.round)
-                for p in await store.list_pages(ticket_id)
-            ]
+    assert await rig.pages(ticket.id) == [(SITE_DOWN, "alice", 0, 0, PENDING)]
+    for _ in range(3):
+        assert await rig.escalator.tick() == 0  # nothing new yet, however often it runs
+    await rig.clock.advance(timedelta(minutes=5))
+    assert await rig.escalator.tick() == 1
+    await rig.clock.advance(timedelta(minutes=5))
+    assert await rig.escalator.tick() == 1
+    assert await rig.pages(ticket.id) == [
+        (SITE_DOWN, "alice", 0, 0, PENDING),
+        (STILL_DOWN, "alice", 0, 1, PENDING),
+        (STILL_DOWN, "bob", 1, 0, PENDING),
+    ]
 
-        assert await pages() == [(PageKind.SITE_DOWN, "alice", 0, 0)]
-        for _ in range(3):
-            assert await escalator.tick() == 0  # nothing new yet, however often it runs
-        await clock.advance(timedelta(minutes=5))
-        assert await escalator.tick() == 1
-        await clock.advance(timedelta(minutes=5))
-        assert await escalator.tick() == 1
-        assert await pages() == [
-            (PageKind.SITE_DOWN, "alice", 0, 0),
-            (PageKind.STILL_DOWN, "alice", 0, 1),
-            (PageKind.STILL_DOWN, "bob", 1, 0),
-        ]
-
-        await store.acknowledge_ticket(ticket_id, "bob", "", clock.now())
-        await clock.advance(timedelta(hours=1))
-        assert await escalator.tick() == 0
-        assert len(await pages()) == 3
-    finally:
-        await store.close()
+    await rig.desk.acknowledge(ticket.id, "bob", "")
+    await rig.clock.advance(timedelta(hours=1))
+    assert await rig.escalator.tick() == 0
+    # Acknowledging stops what has not gone out yet, in its own transaction.
+    assert [state for *_, state in await rig.pages(ticket.id)] == [CANCELLED] * 3
 
 
 async def test_the_escalator_runs_under_the_clock_and_stops_when_the_site_recovers(
-    tmp_path: Path,
+    rig: Rig,
 ) -> None:
-    clock = FakeClock(T0)
-    store = await open_sqlite_store(tmp_path / "sw.db", clock)
-    try:
-        escalator = Escalator(store=store, planner=planner(), clock=clock, metrics=Metrics())
-        ticket_id = await open_ticket(store, clock)
+    ticket = await open_ticket(rig.store, planner(), rig.clock.now())
 
-        async def count() -> int:
-            return len(await store.list_pages(ticket_id))
+    async def count() -> int:
+        return len(await pages(rig.store, ticket.id))
 
-        async with running(escalator.run()):
-            await clock.advance(timedelta(minutes=5))
-            await poll(lambda: _equals(count(), 2), "the first repeat", clock=clock)
-            [candidate] = await store.escalation_candidates()
-            outage = Outage(candidate.ticket.onset_at, ResultKind.CONNECT, Classification.EMERGENCY)
-            ended = Transition(TransitionKind.ENDED, clock.now(), outage, "2 successes")
-            await store.record_transition("acme-portal", "acme", CheckStatus(), ended, planner())
-            await clock.advance(timedelta(minutes=30))
-            for _ in range(3):
-                await clock.advance(timedelta(seconds=1))
-        kinds = [p.row.kind for p in await store.list_pages(ticket_id)]
-        assert kinds == [PageKind.SITE_DOWN, PageKind.STILL_DOWN, PageKind.RECOVERED]
-        assert await store.escalation_candidates() == []
-    finally:
-        await store.close()
+    async with running(rig.escalator.run()):
+        await rig.clock.advance(timedelta(minutes=5))
+        await poll(lambda: _equals(count(), 2), "the first repeat", clock=rig.clock)
+        ended = Transition(TransitionKind.ENDED, rig.clock.now(), emergency(ticket.onset_at), "ok")
+        await record(rig.store, planner(), "acme-portal", "acme", ended, rig.clock.now())
+        await rig.clock.advance(timedelta(minutes=30))
+        for _ in range(3):
+            await rig.clock.advance(timedelta(seconds=1))
+    kinds = [(kind, state) for kind, *_, state in await rig.pages(ticket.id)]
+    assert kinds == [(SITE_DOWN, PENDING), (STILL_DOWN, CANCELLED), (RECOVERED, PENDING)]
+    async with rig.store.reading() as tx:
+        assert await tx.tickets.escalating() == []
 
 
-async def test_escalation_pages_are_not_added_once_the_ticket_was_acknowledged(
-    store: SqliteStore,
-) -> None:
-    clock = FakeClock(T0)
-    ticket_id = await open_ticket(store, clock)
-    [candidate] = await store.escalation_candidates()
-    plan = planner().escalation(candidate, at(10))
-    await store.acknowledge_ticket(ticket_id, "alice", "", at(9))
+async def test_an_acknowledgement_racing_the_escalator_leaves_no_page_behind(rig: Rig) -> None:
+    ticket = await open_ticket(rig.store, planner(), rig.clock.now())
+    await rig.clock.advance(timedelta(minutes=10))
+    # The escalator decides on the ticket it reads; the acknowledgement commits first.
+    async with rig.store.reading() as tx:
+        [read] = await tx.tickets.escalating()
+    await rig.desk.acknowledge(ticket.id, "alice", "")
 
-    assert plan.rows
-    assert await store.add_escalation_pages(ticket_id, plan.rows) == 0
-    assert len(await store.list_pages(ticket_id)) == 1
+    assert read.id == ticket.id
+    assert await rig.escalator.tick() == 0
+    assert [state for *_, state in await rig.pages(ticket.id)] == [CANCELLED]
 
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+SITE_DOWN, STILL_DOWN, RECOVERED = PageKind.SITE_DOWN, PageKind.STILL_DOWN, PageKind.RECOVERED
+PENDING, CANCELLED = PageState.PENDING, PageState.CANCELLED

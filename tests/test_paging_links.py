@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from sitewatch.clock import FakeClock
 from sitewatch.paging.links import (
     SIGNING_KEY_META,
     AckGrant,
@@ -18,7 +17,7 @@ from sitewatch.paging.links import (
     signing_key,
 )
 from sitewatch.storage.sqlite import open_sqlite_store
-from tests.paging_support import KEY, T0, at, links
+from tests.paging_support import KEY, at, links
 
 
 def test_a_token_grants_acknowledging_its_ticket_as_its_operator_until_it_expires() -> None:
@@ -108,12 +107,14 @@ def test_a_configured_key_wins_over_the_stored_one() -> None:
 async def test_the_generated_key_is_stored_once_so_links_survive_a_restart(
     tmp_path: Path,
 ) -> None:
-    store = await open_sqlite_store(tmp_path / "sw.db", FakeClock(T0))
-    first = await store.meta_value(SIGNING_KEY_META, "aa" * 32)
+    store = await open_sqlite_store(tmp_path / "sw.db")
+    async with store.transaction() as tx:
+        first = await tx.cluster.secret(SIGNING_KEY_META, "aa" * 32)
     await store.close()
-    store = await open_sqlite_store(tmp_path / "sw.db", FakeClock(T0))
+    store = await open_sqlite_store(tmp_path / "sw.db")
     try:
-        second = await store.meta_value(SIGNING_KEY_META, "bb" * 32)
+        async with store.transaction() as tx:
+            second = await tx.cluster.secret(SIGNING_KEY_META, "bb" * 32)
     finally:
         await store.close()
 

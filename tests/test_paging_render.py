@@ -132,7 +132,7 @@ def test_each_operator_gets_an_acknowledge_link_of_their_own() -> None:
         operators={"alice": ["json://a/1", "json://a/2"], "bob": ["json://b"]},
     )
 
-    rows = both.opening(ticket(), at(0))
+    rows = both.escalation(ticket(), (), at(0)).rows
 
     assert [r.target for r in rows] == [Target("alice", 0), Target("alice", 1), Target("bob", 0)]
     links = {r.operator: r.body.splitlines()[-1] for r in rows}

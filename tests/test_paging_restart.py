@@ -8,16 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sitewatch.clock import FakeClock
-from sitewatch.model import (
-    CheckStatus,
-    Classification,
-    Outage,
-    PageState,
-    ResultKind,
-    State,
-    Transition,
-    TransitionKind,
-)
+from sitewatch.model import PageState
 from sitewatch.paging.channels import Channels
 from sitewatch.paging.dispatcher import Dispatcher
 from sitewatch.paging.notifier import AppriseNotifier
@@ -26,6 +17,7 @@ from sitewatch.paging.retry import RetryPolicy
 from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
 from tests.paging_support import T0, Webhook, planner, poll, running
+from tests.storekit import leader, open_ticket, pages
 
 
 class Service:
@@ -38,10 +30,10 @@ class Service:
         self.notifier = AppriseNotifier(())
 
     async def open(self) -> SqliteStore:
-        self.store = await open_sqlite_store(self.path, self.clock)
+        self.store = await open_sqlite_store(self.path)
         return self.store
 
-    def dispatcher(self) -> Dispatcher:
+    async def dispatcher(self) -> Dispatcher:
         return Dispatcher(
             store=self.store,
             notifier=self.notifier,
@@ -50,15 +42,12 @@ class Service:
             policy=RetryPolicy(8, timedelta(seconds=10), timedelta(minutes=10)),
             clock=self.clock,
             metrics=Metrics(),
+            leadership=await leader(self.store, self.clock),
             rng=random.Random(3),
         )
 
     async def open_ticket(self, check: str) -> None:
-        onset = self.clock.now() - timedelta(seconds=10)
-        outage = Outage(onset, ResultKind.CONNECT, Classification.EMERGENCY, "step 1: refused")
-        status = CheckStatus(state=State.DOWN, since=onset, outage=outage)
-        started = Transition(TransitionKind.STARTED, self.clock.now(), outage, "confirmed")
-        await self.store.record_transition(check, "acme", status, started, self.planner)
+        await open_ticket(self.store, self.planner, self.clock.now(), check=check)
 
     async def close(self) -> None:
         self.notifier.close()
@@ -78,7 +67,7 @@ async def test_pages_pending_at_a_restart_are_each_delivered_exactly_once(
     for check in ("portal", "shop", "api"):
         await before.open_ticket(check)
     webhook.answers = [500, 500, 500]
-    async with running(before.dispatcher().run()):
+    async with running((await before.dispatcher()).run()):
         await webhook.wait_for(3, delivered=False)
         await poll(lambda: _all_attempted(store), "the failures to be recorded")
     await before.close()
@@ -86,13 +75,13 @@ async def test_pages_pending_at_a_restart_are_each_delivered_exactly_once(
     after = Service(tmp_path / "sw.db", clock, webhook)
     await after.open()
     try:
-        async with running(after.dispatcher().run()):
+        async with running((await after.dispatcher()).run()):
             await poll(
                 lambda: len(webhook.delivered) == 3, "the pages after the restart", clock=clock
             )
             for _ in range(5):
                 await clock.advance(timedelta(minutes=10))
-        pages = await after.store.list_pages()
+        outbox = await pages(after.store)
     finally:
         await after.close()
 
@@ -101,28 +90,31 @@ async def test_pages_pending_at_a_restart_are_each_delivered_exactly_once(
         ("SITE DOWN shop acme", "/alice"): 1,
         ("SITE DOWN api acme", "/alice"): 1,
     }
-    assert [(p.state, p.attempts) for p in pages] == [(PageState.SENT, 2)] * 3
+    assert [(p.state, p.attempts) for p in outbox] == [(PageState.SENT, 2)] * 3
 
 
-async def test_a_page_claimed_but_not_recorded_before_a_crash_goes_out_once_at_restart(
+async def test_a_page_claimed_but_not_recorded_before_a_crash_goes_out_once_its_claim_expires(
     tmp_path: Path, webhook: Webhook
 ) -> None:
     clock = FakeClock(T0)
     before = Service(tmp_path / "sw.db", clock, webhook)
     store = await before.open()
     await before.open_ticket("portal")
-    # The crash: claimed (leased for an hour), never sent, never recorded.
-    [claimed] = await store.claim_pages(clock.now(), 10, timedelta(hours=1))
+    # The crash: claimed for two minutes by an instance that then died, never recorded.
+    async with store.transaction() as tx:
+        [claimed] = await tx.outbox.claim(clock.now(), 10, timedelta(minutes=2), "dead/1")
     await before.close()
 
     after = Service(tmp_path / "sw.db", clock, webhook)
     await after.open()
     try:
-        async with running(after.dispatcher().run()):
-            await webhook.wait_for(1)
+        async with running((await after.dispatcher()).run()):
+            await clock.advance(timedelta(minutes=1))
+            assert webhook.delivered == [], "another instance's claim is respected"
+            await poll(lambda: webhook.delivered, "the page once its claim expired", clock=clock)
             for _ in range(5):
                 await clock.advance(timedelta(minutes=15))
-        [page] = await after.store.list_pages()
+        [page] = await pages(after.store)
     finally:
         await after.close()
 
@@ -132,5 +124,5 @@ async def test_a_page_claimed_but_not_recorded_before_a_crash_goes_out_once_at_r
 
 
 async def _all_attempted(store: SqliteStore) -> bool:
-    pages = await store.list_pages()
-    return len(pages) == 3 and all(p.attempts == 1 for p in pages)
+    outbox = await pages(store)
+    return len(outbox) == 3 and all(p.attempts == 1 for p in outbox)

@@ -1,25 +1,33 @@
-"""The prober fault guard: when most checks fail on the network at once, it is us."""
+"""The prober fault rule: when a location's checks fail on the network at once, it is us."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from sitewatch.model import ResultKind
-from sitewatch.outages.proberfault import FaultChange, ProberFaultGuard
-
-CONNECT, OK, HTTP = ResultKind.CONNECT, ResultKind.OK, ResultKind.HTTP_STATUS
-
-
-def guard(total: int, *, ratio: float, min_checks: int = 5) -> ProberFaultGuard:
-    return ProberFaultGuard({f"c{i}" for i in range(total)}, ratio=ratio, min_checks=min_checks)
+from sitewatch.model import CheckSpec, Method, Step
+from sitewatch.outages.proberfault import FaultChange, FaultPolicy, judge
+from tests.builders import make_check
 
 
-def fail(g: ProberFaultGuard, count: int, kind: ResultKind = CONNECT) -> list[FaultChange | None]:
-    return [g.observe(f"c{i}", kind).change for i in range(count)]
+def fleet(total: int, customers: int = 5) -> dict[str, CheckSpec]:
+    """Return `total` checks spread over `customers` customers, one host per check."""
+    return {
+        f"c{i}": replace(
+            make_check(f"c{i}", customer=f"customer-{i % customers}"),
+            steps=(Step(Method.GET, f"https://site-{i}.example/login"),),
+        )
+        for i in range(total)
+    }
+
+
+def failing(count: int) -> list[str]:
+    return [f"c{i}" for i in range(count)]
 
 
 @pytest.mark.parametrize(
-    ("total", "failing", "ratio", "fault"),
+    ("total", "count", "ratio", "fault"),
     [
         (5, 4, 0.8, True),
         (5, 3, 0.8, False),
@@ -32,31 +40,55 @@ def fail(g: ProberFaultGuard, count: int, kind: ResultKind = CONNECT) -> list[Fa
     ],
 )
 def test_the_fault_holds_from_exactly_the_ratio_of_checks(
-    total: int, failing: int, ratio: float, fault: bool
+    total: int, count: int, ratio: float, fault: bool
 ) -> None:
-    g = guard(total, ratio=ratio)
-    fail(g, failing)
-    assert g.active is fault
+    decision = judge(False, failing(count), fleet(total), FaultPolicy(ratio, min_checks=5))
+
+    assert decision.active is fault
+    assert decision.change is (FaultChange.STARTED if fault else None)
 
 
 def test_the_fault_starts_once_and_clears_once() -> None:
-    g = guard(5, ratio=0.8)
-    assert fail(g, 5) == [None, None, None, FaultChange.STARTED, None]
-    verdict = g.observe("c0", OK)
-    assert (verdict.change, verdict.failing, verdict.total) == (None, 4, 5)
-    assert g.observe("c1", OK).change is FaultChange.CLEARED
+    policy, checks = FaultPolicy(0.8, 5), fleet(5)
+
+    assert judge(False, failing(5), checks, policy).change is FaultChange.STARTED
+    assert judge(True, failing(5), checks, policy).change is None
+    assert judge(True, failing(4), checks, policy).change is None
+    assert judge(True, failing(3), checks, policy).change is FaultChange.CLEARED
 
 
-def test_only_network_level_failures_count() -> None:
-    g = guard(5, ratio=0.8)
-    assert fail(g, 5, HTTP) == [None] * 5
-    assert not g.active
-    fail(g, 5, ResultKind.TIMEOUT)
-    assert g.active
+def test_one_customers_own_network_outage_is_not_a_prober_fault() -> None:
+    # Four of five checks fail with `connect`, all of them one customer's.
+    checks = fleet(5, customers=5)
+    for spec in list(checks.values())[:4]:
+        checks[spec.id] = replace(spec, customer="acme")
+
+    decision = judge(False, failing(4), checks, FaultPolicy(0.8, 5))
+
+    assert not decision.active
+    assert "across 1 customer(s)" in decision.reason
 
 
-def test_a_result_of_an_unconfigured_check_is_ignored() -> None:
-    g = guard(5, ratio=0.8)
-    fail(g, 3)
-    assert g.observe("not-configured", CONNECT).failing == 3
-    assert not g.active
+def test_failing_checks_that_all_reach_one_host_are_not_a_prober_fault() -> None:
+    checks = fleet(10)
+    shared = (Step(Method.GET, "https://shared-host.example/login"),)
+    for check in failing(8):
+        checks[check] = replace(checks[check], steps=shared)
+
+    decision = judge(False, failing(8), checks, FaultPolicy(0.8, 5))
+
+    assert not decision.active
+    assert "and 1 host(s)" in decision.reason
+
+
+def test_with_one_customer_configured_all_of_its_checks_failing_is_enough() -> None:
+    decision = judge(False, failing(5), fleet(5, customers=1), FaultPolicy(0.8, 5))
+
+    assert decision.active
+
+
+def test_a_check_that_is_not_configured_is_not_counted() -> None:
+    decision = judge(False, [*failing(3), "gone"], fleet(5), FaultPolicy(0.8, 5))
+
+    assert not decision.active
+    assert decision.reason.startswith("3 of 5 checks")

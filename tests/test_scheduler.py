@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -16,23 +15,21 @@ import pytest
 
 from sitewatch.clock import FakeClock
 from sitewatch.model import CheckSpec, ProbeResult, ResultKind
-from sitewatch.probing.scheduler import Scheduler
+from sitewatch.probing.scheduler import PhaseOf, Scheduler
 from tests.builders import make_check
 
 START = 1000.0
 """FakeClock's monotonic time when a test begins."""
 
 
-class FixedOffsets(random.Random):
-    """Hand out the given fractions of the interval as start-up offsets, in order."""
+def fixed_phases(*fractions: float) -> PhaseOf:
+    """Hand out the given fractions of each interval as first-run offsets, in order."""
+    left = list(fractions)
 
-    def __init__(self, *fractions: float) -> None:
-        super().__init__(0)
-        self._fractions = list(fractions)
+    def phase(check: CheckSpec) -> float:
+        return left.pop(0) * check.interval.total_seconds()
 
-    def random(self) -> float:
-        """Return the next planned fraction."""
-        return self._fractions.pop(0)
+    return phase
 
 
 @dataclass
@@ -95,7 +92,7 @@ def make_harness(
     duration: float = 0.0,
     max_concurrency: int = 100,
     urgent: Callable[[CheckSpec, int], bool] = lambda check, number: False,
-    rng: random.Random | None = None,
+    phase: PhaseOf | None = None,
     raise_on: set[tuple[str, int]] | None = None,
     result_raises_on: set[tuple[str, int]] | None = None,
 ) -> Harness:
@@ -120,7 +117,7 @@ def make_harness(
         clock=clock,
         max_concurrency=max_concurrency,
         observe_lag=lags.append,
-        rng=rng or random.Random(7),
+        phase=phase,
         on_error=lambda check, exc: errors.append((check.id, exc)),
     )
     return Harness(clock, site, scheduler, lags, errors)
@@ -154,7 +151,7 @@ async def test_planned_starts_stay_on_phase_over_many_intervals_even_when_probes
 
 
 async def test_a_probe_slower_than_its_interval_skips_missed_slots_instead_of_bursting() -> None:
-    h = make_harness([make_check("slow", interval=10)], duration=25.0, rng=FixedOffsets(0.0))
+    h = make_harness([make_check("slow", interval=10)], duration=25.0, phase=fixed_phases(0.0))
     async with running(h.scheduler):
         await h.clock.advance(200)
     starts = h.site.starts_of("slow")
@@ -183,7 +180,7 @@ async def test_an_urgent_answer_reprobes_after_the_retry_interval_then_returns_t
         checks,
         duration=1.0,
         urgent=lambda check, number: check.id == "portal" and number == 1,
-        rng=FixedOffsets(0.0, 0.5),
+        phase=fixed_phases(0.0, 0.5),
     )
     async with running(h.scheduler):
         await h.clock.advance(125)
@@ -228,7 +225,7 @@ async def test_an_exception_is_logged_and_counted_and_the_check_keeps_its_schedu
     h = make_harness(
         [make_check("portal", interval=30)],
         duration=1.0,
-        rng=FixedOffsets(0.0),
+        phase=fixed_phases(0.0),
         raise_on=bug if where == "run_probe" else None,
         result_raises_on=bug if where == "on_result" else None,
     )
@@ -261,7 +258,7 @@ async def test_an_on_error_callback_that_raises_does_not_stop_the_loop(
         clock=clock,
         max_concurrency=4,
         observe_lag=lambda lag: None,
-        rng=FixedOffsets(0.0),
+        phase=fixed_phases(0.0),
         on_error=broken_counter,
     )
     with caplog.at_level(logging.ERROR, logger="sitewatch.scheduler"):
@@ -288,12 +285,47 @@ async def test_cancelling_run_cancels_probes_in_flight_and_leaves_no_tasks_behin
     assert len(h.site.starts) == probes
 
 
-async def test_a_scheduler_refuses_to_run_twice() -> None:
-    h = make_harness([make_check("portal")])
+async def test_a_restart_keeps_every_check_on_its_phase() -> None:
+    checks = [make_check(f"c{i}", interval=30) for i in range(20)]
+    first = make_harness(checks)
+    async with running(first.scheduler):
+        await first.clock.advance(61)
+    before = {c.id: first.site.starts_of(c.id)[-1] for c in checks}
+    # A new process, 7.3 s later, on the same wall clock: every check is due at its old
+    # phase again, so none waits longer than one interval for its next probe.
+    second = Scheduler(
+        checks,
+        run_probe=first.site.probe,
+        on_result=lambda check, result: _not_urgent(),
+        clock=first.clock,
+        max_concurrency=100,
+        observe_lag=lambda lag: None,
+    )
+    await first.clock.advance(7.3)
+    restarted_at = first.clock.monotonic() - 1000.0
+    async with running(second):
+        await first.clock.advance(30)
+    for check in checks:
+        after = [at for at in first.site.starts_of(check.id) if at >= restarted_at]
+        gap = after[0] - before[check.id]
+        assert gap == pytest.approx(30.0) or gap == pytest.approx(60.0), (check.id, gap)
+
+
+async def test_checks_handed_to_another_instance_stop_and_taken_ones_start_on_phase() -> None:
+    checks = [make_check("a", interval=30), make_check("b", interval=30)]
+    h = make_harness(checks, phase=fixed_phases(0.0, 0.5))
     async with running(h.scheduler):
-        await h.clock.advance(1)
-        with pytest.raises(RuntimeError, match="runs once"):
-            await h.scheduler.run()
+        await h.clock.advance(31)
+        h.scheduler.assign({"b"})
+        await h.clock.advance(60)
+        h.scheduler.assign({"a", "b"})
+        await h.clock.advance(60)
+    assert h.site.starts_of("a") == pytest.approx([0, 30, 120, 150])
+    assert h.site.starts_of("b") == pytest.approx([15, 45, 75, 105, 135])
+
+
+async def _not_urgent() -> bool:
+    return False
 
 
 @pytest.mark.parametrize(
@@ -323,5 +355,4 @@ def test_settings_that_would_spin_or_mix_up_checks_are_rejected(
             clock=FakeClock(),
             max_concurrency=max_concurrency,
             observe_lag=lambda lag: None,
-            rng=random.Random(),
         )

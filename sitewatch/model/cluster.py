@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sitewatch.model.times import utc_iso
+
 
 @dataclass(frozen=True, slots=True)
 class Member:
@@ -45,4 +47,4 @@ class LocationFault:
     @property
     def episode(self) -> str:
         """Name this fault for the outbox: its PROBER FAULT and PROBER OK pair up by it."""
-        return f"{self.location}/{self.since.isoformat()}"
+        return f"{self.location}/{utc_iso(self.since)}"

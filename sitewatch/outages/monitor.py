@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
-from sitewatch.model import CheckSpec, LocationStatus, ProbeResult
+from sitewatch.model import CheckSpec, LocationStatus, ProbeResult, State
 from sitewatch.outages import rules
 from sitewatch.outages.board import CheckBoard
 from sitewatch.outages.faults import FaultJudge
@@ -162,7 +162,12 @@ class Monitor:
             before = statuses.get(spec.id) or committed.get(spec.id) or LocationStatus()
             decision = rules.observe(before, result, _policy(spec))
             statuses[spec.id] = decision.status
-            if decision.changed_state(before):
+            # Judged again when the location changes state, and on every failure while
+            # it has the check down: a vote held back (a prober fault, a minority)
+            # may complete a quorum now.
+            if decision.changed_state(before) or (
+                decision.status.state is State.DOWN and not result.ok
+            ):
                 changed[spec.id] = result.started_at
                 log.info(
                     "check %s at %s: %s (%s)",

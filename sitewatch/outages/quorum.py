@@ -65,12 +65,15 @@ class Vote:
     def starts(self) -> bool:
         """Tell whether this location's down status may start an outage.
 
-        A location in a prober fault distrusts its own network: its network-level
-        failures do not vote, but an HTTP-level verdict proves its network works.
+        Only while its last probe failed: a location already seeing the site answer
+        again does not start an outage. A location in a prober fault distrusts its
+        own network: its network-level failures do not vote, but an HTTP-level
+        verdict proves its network works.
         """
         last = self.status.last_result
-        held = self.faulted and last is not None and last.is_network
-        return self.down and not held
+        if not self.down or last is None or last.value == "ok":
+            return False
+        return not (self.faulted and last.is_network)
 
 
 @dataclass(frozen=True, slots=True)

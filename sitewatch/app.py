@@ -34,9 +34,9 @@ from sitewatch.api.common import (
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.config.settings import Settings
 from sitewatch.health import Health, HeartbeatPinger, Supervisor
-from sitewatch.model import Principal, Role
+from sitewatch.model import Identity, Principal, Role
 from sitewatch.paging.notifier import Notifier
-from sitewatch.service import Identity, Service, open_service
+from sitewatch.service import Service, open_service
 from sitewatch.stats.metrics import Metrics
 
 log = logging.getLogger(__name__)

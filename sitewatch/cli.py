@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_INVALID
     from sitewatch.app import FATAL, build_app, stop_process
-    from sitewatch.service import Identity
+    from sitewatch.model import Identity
     from sitewatch.storage.sqlite import InstanceLockedError
 
     location = args.location or os.environ.get("SITEWATCH_LOCATION") or settings.cluster.location

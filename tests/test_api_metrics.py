@@ -14,7 +14,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
 
-from sitewatch.api.common import MONITOR, SETTINGS
+from sitewatch.api.common import SERVICE, SETTINGS
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
 from sitewatch.config.loader import load_settings
@@ -51,7 +51,8 @@ async def fail_twice(api: Api, check_id: str) -> None:
     assert spec is not None
     for _ in range(2):
         result = ProbeResult(check_id, api.clock.now(), timedelta(milliseconds=5), ResultKind.DNS)
-        await api.app[MONITOR].on_result(spec, result)
+        await api.app[SERVICE].monitor.on_result(spec, result)
+    await api.app[SERVICE].monitor.flush()
 
 
 OUTAGES = "sitewatch_outages_total"
@@ -74,7 +75,10 @@ async def test_outages_are_counted_by_classification_as_they_are_confirmed(api: 
     # The customer ends the window while the site is still down: it overruns.
     path = f"/api/v1/maintenance/{window.id}"
     assert (await api.call("PATCH", path, "customer", json={"end": now.isoformat()}))[0] == 200
-    await api.app[MONITOR].tick()
+    await api.app[SERVICE].escalator.tick()  # a leader's loop, to show it does not count
+    async with api.app[SERVICE].store.transaction() as tx:
+        judged = await api.app[SERVICE].recorder.judge(tx, ["shop"], now=now, tick=True)
+    api.app[SERVICE].monitor.report(judged)
     assert await metric(api, OUTAGES, customer="acme", classification="planned") == 1
     assert await metric(api, OUTAGES, customer="acme", classification="overrun") == 1
     assert await metric(api, OUTAGES, customer="globex", classification="emergency") == 0

@@ -1,4 +1,4 @@
-"""Window rules and the window book: what may change, and what the book keeps in memory."""
+"""Window rules, and windows found again after a restart."""
 
 from __future__ import annotations
 
@@ -7,21 +7,21 @@ from pathlib import Path
 
 from pytest_aiohttp import AiohttpClient
 
-from sitewatch.api.common import MONITOR, STORE, WINDOWS
+from sitewatch.api.common import SERVICE
 from sitewatch.clock import FakeClock
 from sitewatch.config.recurring import RecurringMaintenance
 from sitewatch.model import (
-    CheckStatus,
     Classification,
     MaintenanceKind,
     Outage,
     ResultKind,
     State,
     TicketState,
+    Verdict,
     Window,
+    WindowChange,
 )
 from sitewatch.outages.recurrence import RecurringSchedule
-from sitewatch.outages.windowbook import WindowBook
 from sitewatch.outages.windows import (
     Declaration,
     Rejection,
@@ -76,70 +76,36 @@ def test_a_recurring_window_refuses_every_change_through_the_api() -> None:
     assert config_rejection(declared) is None
 
 
-def test_refresh_forgets_windows_that_ended_before_since_unless_kept() -> None:
-    book = WindowBook(
-        [
-            window("1", NOW - 3 * DAY, NOW - 2 * DAY),
-            window("2", NOW - 3 * DAY, NOW - 2 * DAY),
-            window("3", NOW - 2 * DAY, NOW - timedelta(hours=2)),
-            window("4", NOW + DAY, NOW + 2 * DAY, cancelled_at=NOW - 3 * DAY),
-            window("5", NOW - 5 * DAY, NOW - 4 * DAY, cancelled_at=NOW - 6 * DAY),
-        ]
-    )
-    forgotten = book.refresh(NOW, since=NOW - DAY, keep={"2"})
-    assert forgotten == 2
-    assert sorted(w.id for w in book.of_customer("acme")) == ["2", "3", "4"]
-
-
-def test_refresh_keeps_windows_an_old_failure_streak_may_still_fall_in() -> None:
-    book = WindowBook([window("1", NOW - 3 * DAY, NOW - 2 * DAY)])
-    book.refresh(NOW, since=NOW - 4 * DAY, keep=set())
-    assert book.get("1") is not None
-
-
-def test_refresh_adds_the_recurring_occurrences_of_the_next_two_days_once() -> None:
-    saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-    book = WindowBook(schedule=sundays())
-    book.refresh(saturday, since=saturday - DAY, keep=set())
-    book.refresh(saturday + timedelta(hours=1), since=saturday - DAY, keep=set())
-    assert [w.start for w in book.recurring()] == [datetime(2026, 11, 29, 2, 0, tzinfo=UTC)]
-    assert book.recurring("globex") == []
-    [occurrence] = book.recurring("acme")
-    assert book.covering("portal", "acme") == [occurrence]
-
-
-def test_a_recurring_occurrence_beyond_the_book_is_still_found_by_id() -> None:
-    book = WindowBook(schedule=sundays())
+def test_a_recurring_occurrence_far_ahead_is_found_by_its_id() -> None:
     [far] = sundays().between(NOW + 30 * DAY, NOW + 37 * DAY)
-    assert book.get(far.id) is None
-    assert book.find(far.id) == far
+    assert sundays().find(far.id) == far
 
 
-def test_the_book_never_offers_a_cancelled_window_to_the_rules() -> None:
-    book = WindowBook([window("1", NOW, NOW + DAY, cancelled_at=NOW - DAY)])
-    assert book.covering("portal", "acme") == []
-    assert [w.id for w in book.of_customer("acme")] == ["1"]
-
-
-async def test_a_restart_brings_back_the_long_ended_window_of_an_open_planned_outage(
+async def test_a_restart_finds_the_long_ended_window_of_an_open_planned_outage(
     tmp_path: Path, aiohttp_client: AiohttpClient
 ) -> None:
     """sitewatch was stopped for days during a planned outage: on restart it overruns."""
     clock = FakeClock(NOW)
-    store = await open_sqlite_store(tmp_path / "sitewatch.db", clock)
+    store = await open_sqlite_store(tmp_path / "sitewatch.db")
     try:
-        ended = await store.add_window(window("", NOW - 4 * DAY, NOW - 3 * DAY))
-        onset = NOW - 4 * DAY + timedelta(hours=1)
-        outage = Outage(onset, ResultKind.CONNECT, Classification.PLANNED, window_id=ended.id)
-        status = CheckStatus(State.MAINTENANCE, since=onset, failures=9, outage=outage)
-        await store.save_progress({"portal": status}, [])
+        declared = window("", NOW - 4 * DAY, NOW - 3 * DAY)
+        async with store.transaction() as tx:
+            ended = await tx.windows.add(
+                declared, WindowChange("", declared.declared_at, "customer:acme", "declared")
+            )
+            onset = NOW - 4 * DAY + timedelta(hours=1)
+            outage = Outage(onset, ResultKind.CONNECT, Classification.PLANNED, window_id=ended.id)
+            await tx.checks.save_verdicts({"portal": Verdict(State.MAINTENANCE, onset, outage)})
     finally:
         await store.close()
 
     api = await start_api(tmp_path, aiohttp_client, clock=clock)
-    assert api.app[WINDOWS].get(ended.id) == ended
-    await api.app[MONITOR].tick()
-    [ticket] = await api.app[STORE].list_tickets()
+    service = api.app[SERVICE]
+    async with service.store.transaction() as tx:
+        judged = await service.recorder.judge(tx, ["portal"], now=clock.now(), tick=True)
+    assert [t.kind.value for r in judged.recorded for t in [r.transition]] == ["overran"]
+    [ticket], _ = await service.tickets.page(None, 10)
     assert (ticket.classification, ticket.state) == (Classification.OVERRUN, TicketState.OPEN)
-    [record] = await api.app[STORE].list_outages(NOW - 5 * DAY, NOW)
+    async with service.store.reading() as tx:
+        [record] = await tx.outages.overlapping(NOW - 5 * DAY, NOW)
     assert record.overrun_at == ended.end

@@ -29,13 +29,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from pytest_aiohttp import AiohttpClient
 
-from sitewatch.api.common import CLOCK, STORE
+from sitewatch.api.common import CLOCK, SERVICE
 from sitewatch.app import build_app
 from sitewatch.clock import FakeClock
 from sitewatch.config.loader import load_settings
 from sitewatch.model import (
     Cause,
-    CheckStatus,
     Classification,
     Outage,
     ProbeResult,
@@ -44,7 +43,7 @@ from sitewatch.model import (
     Transition,
     TransitionKind,
 )
-from sitewatch.stats.metrics import Metrics
+from sitewatch.stats.metrics import LOOPS, Metrics
 from tests.harness import CUSTOMER_TOKEN, ENV, OPERATOR_TOKEN, ServiceConfig, logon_check
 
 # The contract's table (DESIGN.md "Metrics"); the parser names counters without `_total`.
@@ -70,7 +69,9 @@ BOUNDED = {
     "result": {k.value for k in ResultKind},
     "classification": {c.value for c in Classification},
     "cause": {c.value for c in Cause},
-    "outcome": {"sent", "failed"},
+    "outcome": {"sent", "failed", "skipped"},
+    "loop": set(LOOPS),
+    "location": {"default"},
 }
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
@@ -136,10 +137,12 @@ async def test_label_values_come_only_from_closed_sets_and_configured_ids(
 
 async def test_a_resolution_counts_once_by_its_cause(client: TestClient) -> None:
     outage = Outage(FakeClock().now(), ResultKind.CONNECT, Classification.EMERGENCY)
-    down = CheckStatus(state=State.DOWN, since=outage.onset, failures=2, outage=outage)
     started = Transition(TransitionKind.STARTED, outage.onset, outage, "2 failures")
-    store = client.app[STORE]
-    [record] = await store.record_transitions("portal", "acme", down, [started])
+    service = client.app[SERVICE]
+    spec = service.settings.check("portal")
+    assert spec is not None
+    async with service.store.transaction() as tx:
+        record = await service.recorder.record(tx, spec, started, outage.onset)
     assert record.ticket is not None
     path = f"/api/v1/tickets/{record.ticket.id}/resolve"
 
@@ -161,7 +164,7 @@ async def test_an_active_planned_event_shows_on_the_maintenance_gauge(client: Te
     async with client.post("/api/v1/maintenance", json=body, headers=headers) as answer:
         assert answer.status == 201
 
-    # The gauge follows the window book on the housekeeping tick (once a second).
+    # The gauge follows the windows in the database, read once a second.
     await clock.advance(timedelta(seconds=1))
     deadline = time.monotonic() + 10
     while value(await scrape(client), "sitewatch_maintenance_active", customer="acme") != 1:

@@ -26,8 +26,8 @@ from sitewatch.model import (
     Transition,
     TransitionKind,
 )
-from tests.harness import ENV, OPERATOR_TOKEN, ServiceConfig
 from tests.builders import make_check
+from tests.harness import ENV, OPERATOR_TOKEN, ServiceConfig
 from tests.paging_support import T0, Webhook
 from tests.storekit import pages
 

@@ -1,4 +1,4 @@
-"""Prober faults in the results batch: one PROBER FAULT page, one PROBER OK, kept in the database."""
+"""Prober faults in the results batch: one PROBER FAULT, one PROBER OK, kept in the database."""
 
 from __future__ import annotations
 

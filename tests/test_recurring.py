@@ -13,9 +13,10 @@ from pytest_aiohttp import AiohttpClient
 from sitewatch.clock import FakeClock
 from sitewatch.config.loader import ConfigError
 from sitewatch.config.recurring import RecurringMaintenance
-from sitewatch.model import CheckStatus, ProbeResult, ResultKind, TransitionKind, Window
+from sitewatch.model import LocationStatus, ProbeResult, ResultKind, TransitionKind, Verdict, Window
+from sitewatch.outages.quorum import Quorum, VerdictDecision, Vote, judge, tick
 from sitewatch.outages.recurrence import RecurringSchedule
-from sitewatch.outages.rules import Policy, observe, tick
+from sitewatch.outages.rules import Policy, observe
 from tests.api_harness import RECURRING, Api, start_api, write_settings
 
 
@@ -155,18 +156,23 @@ def failure(at: datetime) -> ProbeResult:
 def test_an_outage_inside_an_occurrence_is_planned_and_overruns_at_its_end() -> None:
     schedule = RecurringSchedule([entry(checks=["portal"], timezone="Europe/Berlin")])
     windows: list[Window] = schedule.between(utc("2026-11-29 00:00"), utc("2026-11-30 00:00"))
-    policy = Policy(confirm=2, recover=2, maintenance_grace=timedelta(minutes=10))
-    status = CheckStatus()
+    grace, status = timedelta(minutes=10), LocationStatus()
     for minute in (0, 1):
         at = utc("2026-11-29 01:30") + timedelta(minutes=minute)
-        decision = observe(status, failure(at), windows=windows, policy=policy)
-        status = decision.status
-    assert [(t.kind, t.outage.classification.value) for t in decision.transitions] == [
+        status = observe(status, failure(at), Policy(confirm=2, recover=2)).status
+    votes = [Vote("default", status)]
+    started = judge(Verdict(), votes, quorum=Quorum(), windows=windows, grace=grace, at=at)
+    assert [(t.kind, t.outage.classification.value) for t in started.transitions] == [
         (TransitionKind.STARTED, "planned")
     ]
-    assert tick(status, utc("2026-11-29 03:09"), windows=windows, policy=policy).transitions == ()
-    overran = tick(status, utc("2026-11-29 03:10"), windows=windows, policy=policy)
-    assert [t.kind for t in overran.transitions] == [TransitionKind.OVERRAN]
+
+    def tick_at(text: str) -> VerdictDecision:
+        return tick(
+            started.verdict, votes, quorum=Quorum(), windows=windows, grace=grace, now=utc(text)
+        )
+
+    assert tick_at("2026-11-29 03:09").transitions == ()
+    assert [t.kind for t in tick_at("2026-11-29 03:10").transitions] == [TransitionKind.OVERRAN]
 
 
 # --- the config: every mistake located as FILE:LINE: key.path: message --------------

@@ -16,16 +16,17 @@ from sitewatch.clock import FakeClock
 from sitewatch.config.loader import load_settings
 from sitewatch.model import (
     Cause,
-    CheckStatus,
     Classification,
     Outage,
     ProbeResult,
     ResultKind,
-    State,
     Transition,
     TransitionKind,
 )
+from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import open_sqlite_store
+from sitewatch.tickets.desk import TicketDesk
+from tests import storekit
 from tests.harness import (
     CUSTOMER_TOKEN,
     ENV,
@@ -33,6 +34,7 @@ from tests.harness import (
     ServiceConfig,
     logon_check,
 )
+from tests.paging_support import planner
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -44,20 +46,24 @@ def at(hh: int, mm: int) -> datetime:
 
 async def seed(database: Path) -> None:
     """Write a history: portal first probed at 08:00, down 08:50-09:05, cause network."""
-    store = await open_sqlite_store(database, FakeClock(at(9, 0)))
+    store = await open_sqlite_store(database)
+    clock = FakeClock(at(9, 0))
+    paging = planner()
     try:
         first = ProbeResult("portal", at(8, 0), timedelta(milliseconds=40), ResultKind.OK)
-        await store.save_progress({}, [first])
+        async with store.transaction() as tx:
+            await tx.checks.add_results("default", [first])
         outage = Outage(at(8, 50), ResultKind.LOGIN_REJECTED, Classification.EMERGENCY)
-        down = CheckStatus(state=State.DOWN, since=outage.onset, failures=2, outage=outage)
         start = Transition(TransitionKind.STARTED, at(8, 51), outage, "2 failures")
-        [record] = await store.record_transitions("portal", "acme", down, [start])
+        record = await storekit.record(store, paging, "portal", "acme", start, clock.now())
         assert record.ticket is not None
-        await store.acknowledge_ticket(record.ticket.id, "olivia", "", at(9, 2))
-        up = CheckStatus(state=State.UP, since=at(9, 5), successes=2)
+        desk = TicketDesk(store=store, planner=paging, clock=clock, metrics=Metrics())
+        await clock.advance(timedelta(minutes=2))
+        await desk.acknowledge(record.ticket.id, "olivia", "")
         end = Transition(TransitionKind.ENDED, at(9, 5), outage, "2 successes")
-        await store.record_transitions("portal", "acme", up, [end])
-        await store.resolve_ticket(record.ticket.id, Cause.NETWORK, "olivia", "", at(9, 10))
+        await storekit.record(store, paging, "portal", "acme", end, at(9, 5))
+        await clock.advance(timedelta(minutes=8))
+        await desk.resolve(record.ticket.id, Cause.NETWORK, "olivia", "")
     finally:
         await store.close()
 
@@ -67,7 +73,8 @@ async def client(tmp_path: Path, aiohttp_client: AiohttpClient) -> AsyncIterator
     # The check's site is a closed port, but the fake clock never moves: nothing probes.
     config = ServiceConfig(tmp_path, checks={"portal": logon_check("portal", "http://127.0.0.1:9")})
     settings = load_settings(config.write(), ENV)
-    await seed(settings.database)
+    assert settings.database.path is not None
+    await seed(settings.database.path)
     yield await aiohttp_client(build_app(settings, clock=FakeClock(NOW)))
 
 

@@ -137,7 +137,9 @@ async def change(request: web.Request) -> web.Response:
     who = caller(request)
     desk = request.app[SERVICE].windows
     window_id = request.match_info["window_id"]
-    _answer(await desk.find(who, window_id))
+    window = _answer(await desk.find(who, window_id))
+    if rejection := maintenance.config_rejection(window):
+        raise ApiError(rejection.status, rejection.message)
     body = await json_object(request)
     reject_unknown_keys(body, CHANGE_KEYS)
     if body.get("end") is None:

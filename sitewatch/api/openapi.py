@@ -7,24 +7,17 @@ running service against this document.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
 
 from sitewatch import __version__
 from sitewatch.api.common import MAX_BODY_BYTES, MAX_LIMIT
+from sitewatch.api.schemas import TIME, Schema, enum, ref, schemas
 from sitewatch.model import (
-    Cause,
-    Classification,
-    MaintenanceKind,
-    ResultKind,
-    State,
     TicketState,
     WindowState,
 )
-
-Schema = dict[str, Any]
 
 ERROR_ANSWERS = {
     "400": "Invalid input: the message says which field and why.",
@@ -34,137 +27,6 @@ ERROR_ANSWERS = {
     "409": "The change conflicts with the current state (the message says which).",
     "413": f"The request body is larger than {MAX_BODY_BYTES} bytes.",
 }
-
-
-def _enum(values: type[StrEnum], *, nullable: bool = False) -> Schema:
-    schema: Schema = {"type": ["string", "null"] if nullable else "string"}
-    schema["enum"] = [v.value for v in values] + ([None] if nullable else [])
-    return schema
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _object(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
-    """An object with exactly these keys: the API rejects unknown ones in requests."""
-    return {
-        "type": "object",
-        "required": list(required),
-        "properties": required | (optional or {}),
-        "additionalProperties": False,
-    }
-
-
-TIME: Schema = {"type": "string", "format": "date-time"}
-NULLABLE_TIME: Schema = {"type": ["string", "null"], "format": "date-time"}
-TEXT: Schema = {"type": "string"}
-NULLABLE_TEXT: Schema = {"type": ["string", "null"]}
-
-
-def _schemas() -> dict[str, Schema]:
-    window = {
-        "id": TEXT,
-        "customer": TEXT,
-        "checks": {"type": "array", "items": TEXT},
-        "kind": _enum(MaintenanceKind),
-        "start": TIME,
-        "end": TIME,
-        "note": TEXT,
-        "state": _enum(WindowState),
-        "declared_at": TIME,
-        "declared_by": TEXT,
-        "cancelled_at": NULLABLE_TIME,
-    }
-    ticket = {
-        "id": TEXT,
-        "check": TEXT,
-        "customer": TEXT,
-        "state": _enum(TicketState),
-        "classification": _enum(Classification),
-        "symptom": _enum(ResultKind),
-        "detail": TEXT,
-        "onset_at": TIME,
-        "opened_at": TIME,
-        "acknowledged_at": NULLABLE_TIME,
-        "acknowledged_by": NULLABLE_TEXT,
-        "recovered_at": NULLABLE_TIME,
-        "resolved_at": NULLABLE_TIME,
-        "resolved_by": NULLABLE_TEXT,
-        "cause": _enum(Cause, nullable=True),
-        "resolution_note": TEXT,
-    }
-    note = {"note": {"type": ["string", "null"], "maxLength": 2000}}
-    return {
-        "Error": _object({"error": TEXT}),
-        "Health": _object({"status": {"const": "ok"}}),
-        "Check": _object(
-            {
-                "id": TEXT,
-                "customer": TEXT,
-                "name": TEXT,
-                "state": _enum(State),
-                "since": NULLABLE_TIME,
-                "last_result": _enum(ResultKind, nullable=True),
-                "last_result_at": NULLABLE_TIME,
-            }
-        ),
-        "CheckList": _object({"checks": {"type": "array", "items": _ref("Check")}}),
-        "Window": _object(window),
-        "WindowChange": _object(
-            {
-                "at": TIME,
-                "by": TEXT,
-                "action": {"enum": ["declared", "changed", "cancelled"]},
-                "detail": TEXT,
-            }
-        ),
-        "WindowDetail": _object(
-            window | {"history": {"type": "array", "items": _ref("WindowChange")}}
-        ),
-        "WindowList": _object({"maintenance": {"type": "array", "items": _ref("Window")}}),
-        "Declaration": _object(
-            {
-                "customer": {"type": "string", "minLength": 1},
-                "kind": _enum(MaintenanceKind),
-                "end": TIME,
-            },
-            {
-                "checks": {"type": ["array", "null"], "items": TEXT},
-                "start": NULLABLE_TIME,
-                **note,
-            },
-        ),
-        "WindowEnd": _object({"end": TIME}),
-        "TicketEvent": _object({"at": TIME, "kind": TEXT, "by": TEXT, "detail": TEXT}),
-        "Ticket": _object(ticket),
-        "TicketDetail": _object(
-            ticket | {"events": {"type": "array", "items": _ref("TicketEvent")}}
-        ),
-        "TicketList": _object({"tickets": {"type": "array", "items": _ref("Ticket")}}),
-        "Acknowledgement": _object({}, note),
-        "Resolution": _object({"cause": _enum(Cause)}, note),
-        "Stats": {
-            "type": "object",
-            "description": "Outage statistics of the period; see docs/api.md for every key.",
-            "properties": {
-                "customers": {"type": "integer"},
-                "customers_affected": {"type": "integer"},
-                "customers_affected_ratio": {"type": "number", "minimum": 0, "maximum": 1},
-                "outages": {
-                    "type": "object",
-                    "properties": {c.value: {"type": "integer"} for c in Classification},
-                },
-                "by_cause": {"type": "object", "additionalProperties": {"type": "integer"}},
-                "mtta_seconds": {"type": ["number", "null"]},
-                "mttr_seconds": {"type": ["number", "null"]},
-                "availability": {
-                    "type": "object",
-                    "additionalProperties": {"type": ["number", "null"]},
-                },
-            },
-        },
-    }
 
 
 def _json(schema: Schema, description: str) -> dict[str, Any]:
@@ -184,15 +46,15 @@ def _operation(
     """Describe one operation: its success answer and the error codes it may give."""
     status, schema = ok
     responses: dict[str, Any] = {
-        status: {"description": "No content."} if schema is None else _json(_ref(schema), summary)
+        status: {"description": "No content."} if schema is None else _json(ref(schema), summary)
     }
     for code in errors.split():
-        responses[code] = _json(_ref("Error"), ERROR_ANSWERS[code])
+        responses[code] = _json(ref("Error"), ERROR_ANSWERS[code])
     operation: dict[str, Any] = {"summary": summary, "responses": responses}
     if body is not None:
         operation["requestBody"] = {
             "required": body_required,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {"application/json": {"schema": ref(body)}},
         }
     if parameters:
         operation["parameters"] = parameters
@@ -218,18 +80,23 @@ LIMIT = _query(
     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
     "The most entries to answer.",
 )
+AFTER = _query(
+    "after",
+    {"type": "string", "minLength": 1, "maxLength": 200},
+    "Continue a list: the `next` of the previous page, as it was given.",
+)
 
 
 def _paths() -> dict[str, Any]:
     window_id, ticket_id = [_path_id("window_id")], [_path_id("ticket_id")]
     ticket_states = _query(
         "state",
-        {"type": "array", "items": _enum(TicketState), "minItems": 1},
+        {"type": "array", "items": enum(TicketState), "minItems": 1},
         "Only tickets in exactly these states (comma-separated).",
         style="form",
         explode=False,
     )
-    window_state = _query("state", _enum(WindowState), "Only windows in this state now.")
+    window_state = _query("state", enum(WindowState), "Only windows in this state now.")
     period = [
         _query("since", TIME, "Start of the period (default: 30 days before until)."),
         _query("until", TIME, "End of the period (default: now)."),
@@ -259,7 +126,7 @@ def _paths() -> dict[str, Any]:
                 "List windows, latest start first (a customer sees its own).",
                 ("200", "WindowList"),
                 "400 401",
-                parameters=[window_state, LIMIT],
+                parameters=[window_state, LIMIT, AFTER],
             ),
         },
         "/api/v1/maintenance/{window_id}": {
@@ -288,7 +155,7 @@ def _paths() -> dict[str, Any]:
                 "List tickets, newest first (operators).",
                 ("200", "TicketList"),
                 "400 401 403",
-                parameters=[ticket_states, LIMIT],
+                parameters=[ticket_states, LIMIT, AFTER],
             )
         },
         "/api/v1/tickets/{ticket_id}": {
@@ -348,7 +215,7 @@ def build_document() -> dict[str, Any]:
                     "description": "A customer's or an operator's token from the config.",
                 }
             },
-            "schemas": _schemas(),
+            "schemas": schemas(),
         },
     }
 

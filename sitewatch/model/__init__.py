@@ -20,7 +20,7 @@ from sitewatch.model.checks import (
     Step,
     StepReport,
 )
-from sitewatch.model.cluster import Lease, LocationFault, Member
+from sitewatch.model.cluster import Identity, Lease, LocationFault, Member
 from sitewatch.model.oncall import Override, Rotation, Schedule, Shift, Weekday, utc_instant
 from sitewatch.model.outages import (
     CheckStatus,
@@ -63,6 +63,7 @@ __all__ = [
     "DeliveryDecision",
     "DeliveryRecord",
     "Expectation",
+    "Identity",
     "Lease",
     "LocationDown",
     "LocationFault",

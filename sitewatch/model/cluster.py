@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,3 +50,16 @@ class LocationFault:
     def episode(self) -> str:
         """Name this fault for the outbox: its PROBER FAULT and PROBER OK pair up by it."""
         return f"{self.location}/{utc_iso(self.since)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who this instance is among the instances sharing its database."""
+
+    instance: str
+    location: str
+
+    @classmethod
+    def default(cls, location: str) -> Identity:
+        """Name the instance after its host and process: unique on a host, readable."""
+        return cls(f"{socket.gethostname()}-{os.getpid()}", location)

@@ -64,6 +64,8 @@ class Monitor:
         """Each check's status as the queued results will make it: for timing only."""
         self._work = asyncio.Event()
         self._now = asyncio.Event()
+        self._committing = asyncio.Lock()
+        """One batch at a time: `flush` waits for the writer's batch in flight."""
         self.failing_since: float | None = None
         """When (monotonic) committing started to fail; None while it works."""
 
@@ -94,13 +96,12 @@ class Monitor:
         failures = 0
         while True:
             await self._wait_for_batch()
-            batch = self._queue.take()
-            if not batch:
-                continue
             try:
-                await self._commit(batch)
+                async with self._committing:
+                    batch = self._queue.take()
+                    if batch:
+                        await self._commit_or_keep(batch)
             except Exception as error:
-                self._queue.put_back(batch)
                 failures += 1
                 await self._failed(error, failures)
             else:
@@ -108,14 +109,19 @@ class Monitor:
                 self.failing_since = None
 
     async def flush(self) -> None:
-        """Commit everything queued now (at shutdown, and in tests)."""
-        batch = self._queue.take()
-        if batch:
-            try:
-                await self._commit(batch)
-            except BaseException:
-                self._queue.put_back(batch)
-                raise
+        """Commit everything queued now, after the batch in flight (at shutdown, in tests)."""
+        async with self._committing:
+            batch = self._queue.take()
+            if batch:
+                await self._commit_or_keep(batch)
+
+    async def _commit_or_keep(self, batch: list[ProbeResult]) -> None:
+        try:
+            await self._commit(batch)
+        except BaseException:
+            # Rolled back whole: the results go back in front, in order, for the next try.
+            self._queue.put_back(batch)
+            raise
 
     @property
     def queued(self) -> int:

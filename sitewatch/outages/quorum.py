@@ -136,8 +136,11 @@ def tick(
     if now < deadline:
         return VerdictDecision(verdict)
     k = quorum.required(sum(1 for vote in votes if not vote.faulted))
-    if sum(1 for vote in votes if vote.starts) < k:
-        return VerdictDecision(verdict, reason="overrun held: its votes are in a prober fault")
+    withheld = any(vote.down and not vote.starts for vote in votes)
+    if withheld and sum(1 for vote in votes if vote.starts) < k:
+        # Its locations are in a prober fault, or already seeing the site answer again:
+        # wait for their next result rather than page on a doubtful vote.
+        return VerdictDecision(verdict, reason="overrun held: a prober fault or a recovery")
     reason = (
         f"still failing at {deadline.isoformat()}, the end of planned event {outage.window_id}"
         f" plus {grace} grace"

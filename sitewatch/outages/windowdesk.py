@@ -37,6 +37,7 @@ class WindowDesk:
         checks_of: Mapping[str, Sequence[str]],
         maximum: timedelta,
         limit: int,
+        config_name: str = "the config",
     ) -> None:
         self._store = store
         self._clock = clock
@@ -46,6 +47,7 @@ class WindowDesk:
         self._maximum = maximum
         self._limit = limit
         """How many windows not yet ended a customer may have."""
+        self._config_name = config_name
 
     async def declare(self, who: Principal, request: Declaration) -> Window | Rejection:
         """Declare a window for `request.customer`; a planned event only if declared ahead."""
@@ -82,7 +84,7 @@ class WindowDesk:
     async def history(self, window: Window) -> list[WindowChange]:
         """Return a window's audit trail (a recurring one: its origin in the config)."""
         if is_from_config(window):
-            origin = "recurring_maintenance in the config"
+            origin = f"recurring_maintenance in {self._config_name}"
             return [
                 WindowChange(window.id, window.declared_at, window.declared_by, "declared", origin)
             ]

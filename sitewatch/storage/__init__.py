@@ -11,7 +11,6 @@ import importlib
 from collections.abc import Awaitable, Callable
 
 from sitewatch.storage.protocols import (
-    Cursor,
     FencedError,
     Store,
     StoreConflictError,
@@ -19,6 +18,7 @@ from sitewatch.storage.protocols import (
     StoreUnavailableError,
     Tx,
 )
+from sitewatch.storage.repositories import Cursor
 from sitewatch.storage.urls import DatabaseUrl, parse_database_url
 
 __all__ = [

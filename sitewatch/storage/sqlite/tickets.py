@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sitewatch.model import Ticket, TicketEvent, TicketState
-from sitewatch.storage.protocols import Cursor
+from sitewatch.storage.repositories import Cursor
 from sitewatch.storage.sqlite.codec import (
     TICKET_COLUMNS,
     TICKET_VALUES,

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sitewatch.model import Window, WindowChange
-from sitewatch.storage.protocols import Cursor
+from sitewatch.storage.repositories import Cursor
 from sitewatch.storage.sqlite.codec import (
     from_us,
     parse_id,

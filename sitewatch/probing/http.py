@@ -169,10 +169,11 @@ def _judge(step: Step, answer: _Answer, elapsed: timedelta) -> _Verdict:
     extracted: dict[str, str] = {}
     for name, pattern in step.extract.items():
         match = pattern.search(answer.text)
-        if match is None or match.group(1) is None:
+        value = None if match is None else match.group(1)
+        if value is None:
             problems.append(f"nothing to extract as {name} (pattern {pattern.pattern})")
         else:
-            extracted[name] = match.group(1)
+            extracted[name] = value
     kind = _failure_kind(step, answer.status, status_ok=status_ok, failed=bool(problems))
     max_time = expect.max_time
     if kind is ResultKind.OK and max_time is not None and elapsed > max_time:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import os
 import sys
@@ -102,16 +103,25 @@ def _probe(args: argparse.Namespace) -> int:
         known = ", ".join(c.id for c in settings.checks) or "none"
         print(f"unknown check {args.check_id!r}; configured checks: {known}", file=sys.stderr)
         return EXIT_INVALID
-    result = asyncio.run(_probe_once(spec))
+    # A site's text is escaped by the probe; this keeps a terminal that cannot show
+    # some character (a latin-1 locale, say) from ending in a traceback all the same.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    try:
+        result = asyncio.run(_probe_once(spec, own=(settings.listen_host, settings.listen_port)))
+    except Exception as error:  # the probe returns failures as results: this is a bug
+        print(f"sitewatch probe: internal error (a bug): {type(error).__name__}", file=sys.stderr)
+        return EXIT_FAILED
     print(render_result(result))
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-async def _probe_once(spec: CheckSpec) -> ProbeResult:
+async def _probe_once(spec: CheckSpec, own: tuple[str, int]) -> ProbeResult:
     from sitewatch.probing.http import HttpLogonProbe
 
     async with aiohttp.TCPConnector() as connector:
-        return await HttpLogonProbe(connector, SystemClock()).run(spec)
+        # As in the service: a redirect never leads the probe to sitewatch itself.
+        return await HttpLogonProbe(connector, SystemClock(), forbidden=[own]).run(spec)
 
 
 def render_result(result: ProbeResult) -> str:

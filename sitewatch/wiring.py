@@ -134,7 +134,9 @@ def connector_for(settings: Settings) -> aiohttp.TCPConnector:
 
 def probe_for(settings: Settings, connector: aiohttp.TCPConnector, clock: Clock) -> HttpLogonProbe:
     """Return the logon probe every check runs on."""
-    return HttpLogonProbe(connector, clock)
+    return HttpLogonProbe(
+        connector, clock, forbidden=[(settings.listen_host, settings.listen_port)]
+    )
 
 
 def fault_judge(

@@ -561,6 +561,32 @@ def test_an_extract_regex_must_compile_and_capture_a_group(site: Site) -> None:
     ]
 
 
+def test_an_extract_regex_must_run_in_linear_time(site: Site) -> None:
+    # Extract patterns run on bodies a site chose: RE2 must take them (issue 11).
+    site.check(
+        "acme-portal.yaml",
+        """\
+        id: acme-portal
+        customer: acme
+        name: Acme portal
+        steps:
+          - get: "https://portal.acme.example/login"
+            extract:
+              csrf: '(["x])([^"]+)\\1'
+              nonce: 'nonce=(?=\\d)(\\w+)'
+              token: '(?s)token="(.*?)"'
+        """,
+    )
+
+    linear = "backreferences and lookaround are not available"
+    assert site.problems() == [
+        "checks/acme-portal.yaml:7: steps[0].extract.csrf: RE2 cannot run this regular "
+        f"expression in linear time (invalid escape sequence: \\1): {linear}",
+        "checks/acme-portal.yaml:8: steps[0].extract.nonce: RE2 cannot run this regular "
+        f"expression in linear time (invalid perl operator: (?=): {linear}",
+    ]
+
+
 def test_a_placeholder_must_be_extracted_by_an_earlier_step(site: Site) -> None:
     site.check(
         "acme-portal.yaml",

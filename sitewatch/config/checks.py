@@ -2,8 +2,8 @@
 
 A check file describes one scripted logon (see DESIGN "Check definition"). Beyond
 the schema, a check must name a configured customer, have a unique id, use absolute
-http(s) URLs, compile its `extract` regexes, and use a `{name}` placeholder only
-after an earlier step has extracted `name`.
+http(s) URLs, have `extract` regexes that RE2 compiles (they run on site bodies: linear
+time), and use a `{name}` placeholder only after an earlier step has extracted `name`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sitewatch.config.yamlsource import (
     substitute_env,
 )
 from sitewatch.model import CheckSpec, Expectation, Method, Step
+from sitewatch.probing.patterns import compile_extract, extract_problem
 
 PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """`{name}` in a URL, form value, JSON string or header: a value extracted earlier."""
@@ -221,13 +222,8 @@ def _is_http_url(url: str) -> bool:
 def _regex_problem(name: str, pattern: str) -> str | None:
     if not _NAME.match(name):
         return f"{name!r} cannot be used as {{{name}}}: use letters, digits and _"
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        return f"invalid regular expression: {exc}"
-    if compiled.groups < 1:
-        return 'the regular expression needs a group, such as value="([^"]+)"'
-    return None
+    # Extract patterns run on site bodies: RE2 must take them (linear time).
+    return extract_problem(pattern)
 
 
 def _placeholder_problems(
@@ -285,7 +281,7 @@ def _to_step(step: _Step) -> Step:
         form=dict(step.form) if step.form is not None else None,
         json=step.json_,
         headers=dict(step.headers),
-        extract={name: re.compile(pattern) for name, pattern in step.extract.items()},
+        extract={name: compile_extract(pattern) for name, pattern in step.extract.items()},
         expect=Expectation(
             status=expect.status,
             body_contains=expect.body_contains,

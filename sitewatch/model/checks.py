@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -75,6 +75,27 @@ class Expectation:
     max_time: timedelta | None = None
 
 
+class ExtractMatch(Protocol):
+    """A match of an `extract` pattern (as `re.Match` and RE2's match have it)."""
+
+    def group(self, index: int, /) -> str | None:
+        """Return the text of one group, or None when it took no part."""
+        ...
+
+
+class ExtractPattern(Protocol):
+    """A compiled `extract` pattern; check files compile theirs with RE2 (linear time)."""
+
+    @property
+    def pattern(self) -> str:
+        """The pattern as the check file wrote it."""
+        ...
+
+    def search(self, text: str, /) -> ExtractMatch | None:
+        """Find the first match in `text`, or None."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One HTTP request of a scripted logon.
@@ -89,7 +110,7 @@ class Step:
     form: Mapping[str, str] | None = field(default=None, repr=False)
     json: Any = field(default=None, repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    extract: Mapping[str, re.Pattern[str]] = field(default_factory=dict)
+    extract: Mapping[str, ExtractPattern] = field(default_factory=dict)
     expect: Expectation = field(default_factory=Expectation)
     follow_redirects: bool = False
 

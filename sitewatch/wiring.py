@@ -202,4 +202,4 @@ def gauges_for(
 
 def notifier_for(settings: Settings) -> AppriseNotifier:
     """Return the Apprise notifier (redacting the service's secrets from its log)."""
-    return AppriseNotifier(settings.service_secrets)
+    return AppriseNotifier(settings.service_secrets, timeout=settings.paging.send_timeout)

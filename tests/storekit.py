@@ -76,9 +76,10 @@ async def open_ticket(
     check: str = "acme-portal",
     customer: str = "acme",
     onset_ago: timedelta = timedelta(seconds=12),
+    detail: str = "step 2: 401",
 ) -> Ticket:
     """Open a ticket and plan its first pages, as confirming an emergency does."""
-    outage = emergency(now - onset_ago)
+    outage = emergency(now - onset_ago, detail)
     started = Transition(TransitionKind.STARTED, now, outage, "confirmed")
     recorded = await record(store, planner, check, customer, started, now)
     assert recorded.ticket is not None and recorded.opened

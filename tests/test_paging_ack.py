@@ -135,6 +135,28 @@ async def test_a_bad_link_is_refused_with_a_plain_explanation(site: Site, mangle
     assert await site.ticket_state() == (TicketState.OPEN, None)
 
 
+async def test_a_link_stops_working_once_its_operator_is_removed_from_the_config(
+    site: Site, tmp_path: Path, aiohttp_client: AiohttpClient
+) -> None:
+    # olivia leaves: the same service (same database, same signing key) restarts
+    # with oscar in her place.
+    await site.client.close()
+    config = tmp_path / "sitewatch.yaml"
+    config.write_text(config.read_text().replace("olivia", "oscar"))
+    settings = load_settings(config, ENV)
+    assert [operator.id for operator in settings.operators] == ["oscar"]
+    client = await aiohttp_client(build_app(settings, clock=site.clock))
+
+    for response in (await client.get(site.link), await client.post(site.link)):
+        html = await response.text()
+        assert response.status == 403
+        assert "sent to olivia, who is no longer an operator of this sitewatch" in html
+        assert "<form" not in html and "acme-portal" not in html
+    ticket = await client.app[SERVICE].tickets.get(site.ticket_id)
+    assert ticket is not None
+    assert (ticket.state, ticket.acknowledged_by) == (TicketState.OPEN, None)
+
+
 async def test_an_expired_link_is_refused(site: Site) -> None:
     await site.clock.advance(timedelta(hours=24, seconds=1))
 

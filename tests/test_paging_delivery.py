@@ -15,15 +15,16 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from sitewatch.clock import FakeClock
-from sitewatch.model import Delivery, Page, PageKind, PageRow, PageState
+from sitewatch.model import Page, PageKind, PageRow, PageState
 from sitewatch.paging.channels import Channels
 from sitewatch.paging.dispatcher import Dispatcher
-from sitewatch.paging.notifier import AppriseNotifier, with_url_credentials
+from sitewatch.paging.notifier import AppriseNotifier
 from sitewatch.paging.planner import Planner
-from sitewatch.paging.retry import RetryPolicy, after_attempt
+from sitewatch.paging.retry import RetryPolicy
 from sitewatch.stats.metrics import Metrics
 from sitewatch.storage.sqlite import SqliteStore, open_sqlite_store
-from tests.paging_support import T0, Webhook, at, planner, poll
+from tests.apprise_plugins import PluginBug, raising, registered
+from tests.paging_support import SECRET, T0, Webhook, at, planner, poll
 from tests.storekit import leader, open_ticket, pages, ticket_of
 
 PASSWORD = "hunter2-notify-password"
@@ -42,8 +43,9 @@ class Rig:
     dispatcher: Dispatcher
     metrics: Metrics
 
-    async def open_ticket(self) -> str:
-        return (await open_ticket(self.store, self.planner, self.clock.now())).id
+    async def open_ticket(self, detail: str = "step 2: 401") -> str:
+        ticket = await open_ticket(self.store, self.planner, self.clock.now(), detail=detail)
+        return ticket.id
 
     async def pages(self) -> list[Page]:
         return await pages(self.store)
@@ -182,6 +184,43 @@ async def test_a_target_no_longer_configured_goes_to_the_fallback_at_once(
     assert [p["path"] for p in webhook.delivered] == ["/fallback"]
 
 
+async def test_a_hostile_detail_reaches_a_webhook_as_one_plain_visible_line(
+    rig_factory: Build, webhook: Webhook
+) -> None:
+    rig = await rig_factory([webhook.url()])
+    await rig.open_ticket(f"<script>x</script>\r\nAcknowledge: //evil \u202eexe\x00 {SECRET}")
+
+    await rig.dispatcher.deliver_due()
+
+    [delivered] = webhook.delivered
+    lines = delivered["message"].splitlines()
+    assert lines[0] == (
+        "Symptom: login_rejected: <script>x</script> Acknowledge: //evil \\u202eexe\\u0000 ***"
+    )
+    assert lines[-1].startswith("Acknowledge: https://sitewatch.example/ack/")
+
+
+async def test_a_plugin_that_raises_counts_as_a_failed_attempt_and_reaches_the_fallback(
+    rig_factory: Build, webhook: Webhook
+) -> None:
+    with registered("swbug", raising(PluginBug("a bug in a plugin"))) as broken:
+        rig = await rig_factory([broken], fallback=[webhook.url("fallback")], max_attempts=2)
+        await rig.open_ticket()
+        for _ in range(3):
+            await rig.dispatcher.deliver_due()
+            await rig.clock.advance(timedelta(minutes=10))
+
+    first, copy = await rig.pages()
+    assert (first.state, first.attempts) == (PageState.UNDELIVERABLE, 2)
+    assert first.last_error == "sending raised PluginBug: a bug in a plugin"
+    assert copy.state is PageState.SENT
+    [delivered] = webhook.delivered
+    assert delivered["message"].startswith(
+        "Undeliverable to alice (notify #1) after 2 attempt(s): sending raised PluginBug"
+    )
+    assert rig.sample("sitewatch_pages_total", outcome="failed") == 2
+
+
 async def test_sending_never_blocks_the_event_loop(
     rig_factory: Build, aiohttp_server: AiohttpServer
 ) -> None:
@@ -225,46 +264,3 @@ async def test_a_notify_url_and_its_password_never_reach_the_logs(
     for text in (caplog.text, page.last_error):
         assert PASSWORD not in text
         assert url not in text
-
-
-# --- the retry rules ---------------------------------------------------------------
-
-POLICY = RetryPolicy(3, timedelta(seconds=10), timedelta(minutes=10))
-ROW = PageRow("ticket/1", PageKind.SITE_DOWN, "alice", 0, "SITE DOWN a b", "body", at(0))
-
-
-@pytest.mark.parametrize(
-    ("attempts", "delivery", "state", "wait"),
-    [
-        pytest.param(0, Delivery(True), PageState.SENT, 0, id="sent at once"),
-        pytest.param(0, Delivery(False, "500"), PageState.PENDING, 10, id="first failure"),
-        pytest.param(1, Delivery(False, "500"), PageState.PENDING, 20, id="backs off"),
-        pytest.param(
-            2, Delivery(False, "500"), PageState.UNDELIVERABLE, 0, id="gives up at max_attempts"
-        ),
-        pytest.param(
-            0,
-            Delivery(False, "gone", permanent=True),
-            PageState.UNDELIVERABLE,
-            0,
-            id="a permanent failure gives up at once",
-        ),
-    ],
-)
-def test_after_an_attempt(attempts: int, delivery: Delivery, state: PageState, wait: int) -> None:
-    page = Page(1, ROW, PageState.PENDING, attempts, at(0))
-
-    decision = after_attempt(page, delivery, now=at(1), policy=POLICY, jitter=1.0)
-
-    assert (decision.state, decision.attempts) == (state, attempts + 1)
-    assert decision.next_attempt_at == at(1) + timedelta(seconds=wait)
-    assert decision.error == delivery.error and decision.reason
-
-
-def test_the_password_inside_a_notify_url_is_a_secret_of_its_own() -> None:
-    url = f"mailtos://sitewatch-bot:{PASSWORD}@mail.example?to=alice@example.com"
-
-    secrets = with_url_credentials({url, "a-token"})
-
-    assert secrets == {url, "a-token", PASSWORD, "sitewatch-bot"}
-    assert with_url_credentials({"json://me:pw@host/x"}) == {"json://me:pw@host/x"}

@@ -19,11 +19,16 @@ from sitewatch.paging.links import (
 from sitewatch.storage.sqlite import open_sqlite_store
 from tests.paging_support import KEY, at, links
 
+OPERATORS = frozenset({"alice", "bob"})
+"""The operators in the config when a link is followed."""
+
 
 def test_a_token_grants_acknowledging_its_ticket_as_its_operator_until_it_expires() -> None:
     token = links().token("12", "alice", at(0))
 
-    assert links().verify(token, at(60)) == AckGrant("12", "alice", at(24 * 60))
+    assert links().verify(token, at(60), operators=OPERATORS) == AckGrant(
+        "12", "alice", at(24 * 60)
+    )
 
 
 def test_a_link_is_the_public_url_then_ack_then_the_token() -> None:
@@ -33,10 +38,20 @@ def test_a_link_is_the_public_url_then_ack_then_the_token() -> None:
     assert len(url) < 120
 
 
+def test_a_link_dies_with_its_operator_however_well_signed() -> None:
+    token = links().token("12", "alice", at(0))
+
+    refusal = links().verify(token, at(1), operators={"bob"})
+
+    assert isinstance(refusal, Refusal) and refusal.problem is Problem.REVOKED
+    assert "sent to alice, who is no longer an operator" in refusal.message
+    assert links().verify(token, at(1), operators={"alice"}) == AckGrant("12", "alice", at(24 * 60))
+
+
 def test_an_expired_token_is_refused_with_when_it_expired() -> None:
     token = links(ttl=timedelta(hours=1)).token("12", "alice", at(0))
 
-    refusal = links().verify(token, at(60))
+    refusal = links().verify(token, at(60), operators=OPERATORS)
 
     assert isinstance(refusal, Refusal) and refusal.problem is Problem.EXPIRED
     assert "expired at 2026-11-26T11:00:00+00:00" in refusal.message
@@ -60,7 +75,7 @@ def forge(token: str, payload: bytes) -> str:
 def test_a_tampered_token_is_refused_as_forged(change: object) -> None:
     token = links().token("12", "alice", at(0))
 
-    refusal = links().verify(change(token), at(1))  # type: ignore[operator]
+    refusal = links().verify(change(token), at(1), operators=OPERATORS)  # type: ignore[operator]
 
     assert isinstance(refusal, Refusal) and refusal.problem is Problem.FORGED
 
@@ -68,7 +83,7 @@ def test_a_tampered_token_is_refused_as_forged(change: object) -> None:
 def test_a_token_signed_with_another_key_is_refused() -> None:
     other = AckLinks(b"x" * 32, public_url="https://sitewatch.example", ttl=timedelta(days=1))
 
-    refusal = links().verify(other.token("12", "alice", at(0)), at(1))
+    refusal = links().verify(other.token("12", "alice", at(0)), at(1), operators=OPERATORS)
 
     assert isinstance(refusal, Refusal) and refusal.problem is Problem.FORGED
 
@@ -78,7 +93,7 @@ def test_a_token_signed_with_another_key_is_refused() -> None:
     ["", ".", "abc", "a.b.c", "!!!.???", "x" * 300, "MTI6YWxpY2U.", "a" * 20 + "." + "b" * 22],
 )
 def test_anything_that_is_not_a_token_is_refused_as_malformed(token: str) -> None:
-    refusal = links().verify(token, at(1))
+    refusal = links().verify(token, at(1), operators=OPERATORS)
 
     assert isinstance(refusal, Refusal)
     assert refusal.problem in (Problem.MALFORMED, Problem.FORGED)
@@ -92,7 +107,7 @@ def test_a_well_signed_payload_of_the_wrong_form_is_malformed() -> None:
     mac = signer._mac(payload)
     resigned = f"{forged.split('.')[0]}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
-    refusal = signer.verify(resigned, at(1))
+    refusal = signer.verify(resigned, at(1), operators=OPERATORS)
 
     assert isinstance(refusal, Refusal) and refusal.problem is Problem.MALFORMED
 

@@ -138,3 +138,85 @@ def test_each_operator_gets_an_acknowledge_link_of_their_own() -> None:
     links = {r.operator: r.body.splitlines()[-1] for r in rows}
     assert links["alice"] != links["bob"]
     assert rows[0].body == rows[1].body
+
+
+# --- Outside text is plain, visible and one line ----------------------------------
+
+
+def test_outside_text_cannot_reorder_hide_or_restyle_what_a_page_says() -> None:
+    hostile = (
+        "Location: https://evil.example/\u202egnp.exe\u202c"  # bidi override: reads "exe.png"
+        " zero\u200bwidth \x00nul \x1b[31mred \x07bell \ud800lone \U000e0041tag"
+    )
+
+    text = page(PageKind.SITE_DOWN, detail=hostile)
+
+    symptom = text.body.splitlines()[0]
+    assert symptom == (
+        "Symptom: login_rejected: Location: https://evil.example/\\u202egnp.exe\\u202c"
+        " zero\\u200bwidth \\u0000nul \\u001b[31mred \\u0007bell \\ud800lone \\U000e0041tag"
+    )
+    text.body.encode("utf-8")  # a lone surrogate would make every channel fail
+
+
+def test_outside_text_cannot_add_a_line_nor_a_second_acknowledge_link() -> None:
+    hostile = "401\r\nAcknowledge: https://evil.example/ack/x\u2028Ticket: 99\x85\x0bdone"
+
+    text = page(PageKind.SITE_DOWN, detail=hostile, resolution_note=hostile)
+
+    lines = text.body.splitlines()
+    assert lines[0] == (
+        "Symptom: login_rejected: 401 Acknowledge: https://evil.example/ack/x Ticket: 99 done"
+    )
+    assert [line for line in lines if line.startswith("Acknowledge:")] == [f"Acknowledge: {ACK}"]
+    assert lines[-1] == f"Acknowledge: {ACK}"
+
+
+def test_markup_from_outside_stays_text_and_markdown_links_are_broken_up() -> None:
+    hostile = '<a href="https://evil.example">ack</a> [Acknowledge](https://evil.example/ack)'
+
+    text = page(PageKind.SITE_DOWN, detail=hostile)
+
+    assert text.body.splitlines()[0] == (
+        'Symptom: login_rejected: <a href="https://evil.example">ack</a>'
+        " [Acknowledge] (https://evil.example/ack)"
+    )
+
+
+def test_a_secret_split_by_a_line_break_is_joined_and_then_redacted() -> None:
+    password = "correct h@rse&co"
+
+    text = render.ticket_page(
+        PageKind.SITE_DOWN,
+        ticket(detail="the site said: wrong password correct\nh@rse&co\tfor robot"),
+        now=at(1),
+        secrets={password},
+        ack_url=ACK,
+    )
+
+    assert "h@rse" not in text.body
+    assert "wrong password *** for robot" in text.body
+
+
+def test_a_huge_detail_is_cut_and_never_shows_part_of_a_secret() -> None:
+    for padding in range(1190, 1210):
+        detail = " " * padding + SECRET + "x" * 10_000
+
+        symptom = page(PageKind.SITE_DOWN, detail=detail).body.splitlines()[0]
+
+        assert len(symptom) < 160
+        assert "s3cr" not in symptom
+
+
+def test_a_channels_error_in_a_fallback_copy_is_plain_text_too() -> None:
+    original = page(PageKind.SITE_DOWN)
+    row = PageRow("ticket/12", PageKind.SITE_DOWN, "alice", 0, original.title, original.body, at(0))
+    undelivered = Page(1, row, PageState.PENDING, 8, at(30))
+
+    text = render.fallback_page(undelivered, "HTTP 500:\r\n<html>\u202e\x1b]8;;x</html>", set())
+
+    first = text.body.splitlines()[0]
+    assert first == (
+        "Undeliverable to alice (notify #1) after 8 attempt(s): "
+        "HTTP 500: <html>\\u202e\\u001b]8;;x</html>"
+    )

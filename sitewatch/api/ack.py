@@ -1,10 +1,10 @@
 """Acknowledge links: `GET /ack/{token}` shows the ticket, its button POSTs the acknowledgement.
 
 The token (see `paging/links.py`) is the credential: it acknowledges one ticket as
-the operator it was issued to. A GET changes nothing, because mail scanners and
-link previews follow links. Answers are small HTML pages for a phone; they are never
-cached and never send the link on as a referrer. Nothing here logs the request path:
-it holds the token.
+the operator it was issued to, while that operator is in the config. A GET changes
+nothing, because mail scanners and link previews follow links. Answers are small
+HTML pages for a phone; they are never cached and never send the link on as a
+referrer. Nothing here logs the request path: it holds the token.
 """
 
 from __future__ import annotations
@@ -83,7 +83,10 @@ async def _acknowledge(request: web.Request) -> web.Response:
 
 async def _ticket_of(request: web.Request) -> tuple[AckGrant, Ticket] | web.Response:
     now = request.app[CLOCK].now()
-    verdict = request.app[SERVICE].links.verify(request.match_info["token"], now)
+    operators = {operator.id for operator in request.app[SETTINGS].operators}
+    verdict = request.app[SERVICE].links.verify(
+        request.match_info["token"], now, operators=operators
+    )
     if isinstance(verdict, Refusal):
         return _page(403, "Link refused", f"<p>{escape(verdict.message)}</p>")
     ticket = await request.app[SERVICE].tickets.get(verdict.ticket_id)

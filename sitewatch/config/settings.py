@@ -170,6 +170,8 @@ class Paging(StrictModel):
     retry_max: PositiveDuration = timedelta(minutes=10)
     fallback: Annotated[tuple[NotifyUrl, ...], Field(repr=False)] = ()
     """Apprise URLs told about a page its target could not receive."""
+    send_timeout: PositiveDuration = timedelta(seconds=10)
+    """How long one delivery attempt to one URL may take (the duplicate window's bound)."""
     ack_link_ttl: PositiveDuration = timedelta(hours=24)
     signing_key: Annotated[
         Annotated[str, Field(strict=True), AfterValidator(_signing_key)] | None,

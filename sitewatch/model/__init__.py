@@ -25,7 +25,6 @@ from sitewatch.model.checks import (
 from sitewatch.model.cluster import Identity, Lease, LocationFault, Member
 from sitewatch.model.oncall import Override, Rotation, Schedule, Shift, Weekday, utc_instant
 from sitewatch.model.outages import (
-    CheckStatus,
     Classification,
     LocationDown,
     LocationStatus,
@@ -59,7 +58,6 @@ __all__ = [
     "NETWORK_KINDS",
     "Cause",
     "CheckSpec",
-    "CheckStatus",
     "Classification",
     "Delivery",
     "DeliveryDecision",

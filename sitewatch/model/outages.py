@@ -94,25 +94,6 @@ class Verdict:
     """The open outage, from its confirmation to its end."""
 
 
-@dataclass(frozen=True, slots=True)
-class CheckStatus:
-    """Everything the rules remember about one check between results."""
-
-    state: State = State.UNKNOWN
-    since: datetime | None = None
-    failures: int = 0
-    """Consecutive failed probes."""
-    successes: int = 0
-    """Consecutive ok probes."""
-    streak_onset: datetime | None = None
-    """When the current failure streak began: the onset if it is confirmed."""
-    streak_symptom: ResultKind | None = None
-    streak_detail: str = ""
-    outage: Outage | None = None
-    last_result: ResultKind | None = None
-    last_result_at: datetime | None = None
-
-
 class TransitionKind(StrEnum):
     """What happened to an outage."""
 

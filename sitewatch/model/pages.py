@@ -117,10 +117,8 @@ class PageRow:
         Channels that deduplicate (PagerDuty `dedup_key`, Opsgenie `alias`) are given
         it, so that a page repeated across a crash is shown once.
         """
-        return (
-            f"sitewatch/{self.subject}/{self.kind.value}/{self.level}.{self.round}"
-            f"/{self.operator or 'fallback'}.{self.url_index}"
-        )
+        target = f"{self.operator or 'fallback'}:{self.url_index}"
+        return f"sitewatch:{self.subject}:{self.kind.value}:{self.level}:{self.round}:{target}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,7 +125,7 @@ class Dispatcher:
         if url is None:
             error = f"{page.row.target.describe()} is no longer in the configuration"
             return Delivery(False, error, permanent=True)
-        return await self._notifier.send(url, page.row.title, page.row.body)
+        return await self._notifier.send(url, page.row.title, page.row.body, dedup_key=page.row.key)
 
     async def _record_patiently(
         self, claimant: str, page: Page, delivery: Delivery, claimed: float

@@ -4,7 +4,7 @@ A token is `base64url(payload) "." base64url(mac)` where the payload is
 `ticket:operator:expiry` (expiry in Unix seconds) and the MAC is the first 16 bytes
 of HMAC-SHA256 over a version label and the payload. It is never an API token: it
 lets its holder acknowledge one ticket, as the operator it was issued to, until it
-expires, and nothing else.
+expires or that operator leaves the config, and nothing else.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -45,6 +46,8 @@ class Problem(StrEnum):
     MALFORMED = "malformed"
     FORGED = "forged"
     EXPIRED = "expired"
+    REVOKED = "revoked"
+    """Its operator is no longer in the config: a link dies with its operator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +76,14 @@ class AckLinks:
         """Return the acknowledge link: `public_url/ack/{token}`."""
         return f"{self.public_url.rstrip('/')}/ack/{self.token(ticket_id, operator, now)}"
 
-    def verify(self, token: str, now: datetime) -> AckGrant | Refusal:
-        """Return what the token allows at `now`, or why it is refused."""
+    def verify(
+        self, token: str, now: datetime, *, operators: Collection[str]
+    ) -> AckGrant | Refusal:
+        """Return what the token allows at `now`, or why it is refused.
+
+        `operators` are the ids configured now: a link issued to anyone else, such
+        as an engineer who has left, acknowledges nothing, however well signed.
+        """
         parts = token.split(".") if len(token) <= _MAX_TOKEN_CHARS else []
         if len(parts) != 2:
             return _malformed()
@@ -92,6 +101,13 @@ class AckLinks:
             return _malformed()
         if not (fields[2].isascii() and fields[2].isdigit() and len(fields[2]) <= 12):
             return _malformed()
+        if fields[1] not in operators:
+            return Refusal(
+                Problem.REVOKED,
+                f"This acknowledge link was sent to {fields[1]}, who is no longer an "
+                "operator of this sitewatch, so it no longer acknowledges anything. "
+                "Acknowledge through the API or a link sent to you.",
+            )
         expires_at = datetime.fromtimestamp(int(fields[2]), UTC)
         if now >= expires_at:
             return Refusal(

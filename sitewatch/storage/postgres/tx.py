@@ -1,0 +1,36 @@
+"""One open PostgreSQL transaction and the repositories that work inside it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sitewatch.storage.postgres.checks import PostgresCheckRepo
+from sitewatch.storage.postgres.cluster import PostgresClusterRepo
+from sitewatch.storage.postgres.outages import PostgresOutageRepo
+from sitewatch.storage.postgres.outbox import PostgresOutboxRepo
+from sitewatch.storage.postgres.sql import Sql
+from sitewatch.storage.postgres.tickets import PostgresTicketRepo
+from sitewatch.storage.postgres.windows import PostgresWindowRepo
+from sitewatch.storage.protocols import (
+    CheckRepo,
+    ClusterRepo,
+    OutageRepo,
+    OutboxRepo,
+    TicketRepo,
+    WindowRepo,
+)
+
+
+class PostgresTx:
+    """The `Tx` of `PostgresStore`: every repository shares the transaction's connection."""
+
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+        self.result_days: set[date] = set()
+        """The days this transaction wrote results of (the store partitions them)."""
+        self.checks: CheckRepo = PostgresCheckRepo(sql, self.result_days)
+        self.outages: OutageRepo = PostgresOutageRepo(sql)
+        self.tickets: TicketRepo = PostgresTicketRepo(sql)
+        self.windows: WindowRepo = PostgresWindowRepo(sql)
+        self.outbox: OutboxRepo = PostgresOutboxRepo(sql)
+        self.cluster: ClusterRepo = PostgresClusterRepo(sql)

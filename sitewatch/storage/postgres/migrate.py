@@ -27,13 +27,23 @@ MINIMUM_SERVER = 120000
 """PostgreSQL 12: default partitions and ATTACH PARTITION without blocking inserts."""
 
 
+RELATION_EXISTS = (
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class"
+    " WHERE relname = %s AND relnamespace = current_schema()::regnamespace)"
+)
+"""Whether a table of this name exists in the current schema, read from the catalog."""
+
+
 class SchemaError(Exception):
     """The database cannot be used by this version of sitewatch: fix it and restart."""
 
 
 async def schema_version(conn: AsyncConnection[Any]) -> int | None:
     """Return the version of the schema, or None if sitewatch never migrated it."""
-    cursor = await conn.execute("SELECT to_regclass('sitewatch_schema') IS NOT NULL")
+    # A scan of pg_class, not to_regclass(): name lookups may answer from a cache
+    # that has not yet seen a table another instance created while this one waited
+    # for the migration lock.
+    cursor = await conn.execute(RELATION_EXISTS, ("sitewatch_schema",))
     row = await cursor.fetchone()
     if row is None or not row[0]:
         return None

@@ -28,6 +28,7 @@ from psycopg import sql as pgsql
 
 from sitewatch.model import ProbeResult
 from sitewatch.storage.postgres.codec import microseconds
+from sitewatch.storage.postgres.migrate import RELATION_EXISTS
 from sitewatch.storage.postgres.sql import Sql
 from sitewatch.storage.protocols import StoreConflictError
 
@@ -180,7 +181,7 @@ async def _make_partition(sql: Sql, day: date) -> None:
     """Create one day's partition, moving its rows out of `results_default` first."""
     previous = await _short_lock_timeout(sql)
     await sql.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
-    [exists] = await sql.values("SELECT to_regclass(%s) IS NOT NULL", (partition_name(day),))
+    [exists] = await sql.values(RELATION_EXISTS, (partition_name(day),))
     if not exists:
         name = pgsql.Identifier(partition_name(day))
         low, high = day_start(day), day_start(day + timedelta(days=1))
@@ -213,8 +214,11 @@ async def _drop_partition(sql: Sql, day: date) -> int | None:
     try:
         async with sql.conn.transaction():
             previous = await _short_lock_timeout(sql)
-            rows = await _count(sql, name)
-            await sql.execute(pgsql.SQL("DROP TABLE {}").format(pgsql.Identifier(name)))
+            await sql.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
+            [exists] = await sql.values(RELATION_EXISTS, (name,))
+            rows = await _count(sql, name) if exists else 0
+            if exists:
+                await sql.execute(pgsql.SQL("DROP TABLE {}").format(pgsql.Identifier(name)))
             await _restore_lock_timeout(sql, previous)
     except StoreConflictError as error:
         log.info("results partition %s not dropped now, will retry: %s", name, error)
@@ -226,7 +230,7 @@ async def _count(sql: Sql, name: str) -> int:
     [size, estimate] = (
         await sql.rows(
             "SELECT pg_relation_size(oid) AS size, reltuples AS estimate FROM pg_class"
-            " WHERE oid = to_regclass(%s)",
+            " WHERE relname = %s AND relnamespace = current_schema()::regnamespace",
             (name,),
         )
     )[0].values()

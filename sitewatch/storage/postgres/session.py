@@ -51,8 +51,8 @@ def _ms(duration: timedelta) -> int:
     return max(0, math.ceil(duration.total_seconds() * 1000))
 
 
-def connection_kwargs(url_options: Mapping[str, str], timeouts: Timeouts) -> dict[str, object]:
-    """Return the connection parameters to add to a URL's own (which they never override)."""
+def connection_kwargs(url_options: Mapping[str, str], timeouts: Timeouts) -> dict[str, str]:
+    """Return the libpq parameters to add to a URL's own (which they never override)."""
     settings = {
         "statement_timeout": _ms(timeouts.statement),
         "lock_timeout": _ms(timeouts.lock),
@@ -61,8 +61,7 @@ def connection_kwargs(url_options: Mapping[str, str], timeouts: Timeouts) -> dic
     }
     ours = " ".join(f"-c {name}={value}" for name, value in settings.items())
     theirs = url_options.get("options", "")
-    kwargs: dict[str, object] = {
-        "autocommit": True,
+    kwargs = {
         "options": f"{ours} {theirs}".strip(),
         "application_name": url_options.get("application_name", APPLICATION_NAME),
         "connect_timeout": url_options.get(

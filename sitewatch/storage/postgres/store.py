@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import date
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
-from sitewatch.model.redaction import SecretsFilter
+from sitewatch.model.redaction import SecretsFilter, redact
 from sitewatch.storage.postgres import results
 from sitewatch.storage.postgres.errors import translated
 from sitewatch.storage.postgres.migrate import migrate
@@ -147,12 +148,22 @@ class PostgresStore:
 
 
 def secrets_of(url: DatabaseUrl) -> frozenset[str]:
-    """Return what must never be shown of a URL: its password."""
+    """Return what must never be shown of a URL: its password, as written and decoded."""
     try:
-        password = conninfo_to_dict(url.url).get("password")
-    except psycopg.ProgrammingError:
-        password = None
-    return frozenset({str(password)}) if password else frozenset()
+        written = urlsplit(url.url).password
+    except ValueError:
+        written = None
+    return frozenset(s for s in (written, written and unquote(written)) if s)
+
+
+@contextmanager
+def _usable(url: DatabaseUrl) -> Iterator[None]:
+    """Turn libpq's refusal of a URL into a ValueError that never shows the password."""
+    try:
+        yield
+    except psycopg.ProgrammingError as error:
+        reason = redact(str(error).strip(), secrets_of(url))
+        raise ValueError(f"{url.redacted!r} is not a usable postgresql URL: {reason}") from None
 
 
 async def open_postgres_store(
@@ -160,8 +171,9 @@ async def open_postgres_store(
 ) -> PostgresStore:
     """Open (migrating as needed) the database a `postgresql://` URL names.
 
-    Raises `SchemaError` for a database this sitewatch cannot use, and
-    `StoreUnavailableError` when the server cannot be reached.
+    Raises ValueError for a URL libpq cannot use, `SchemaError` for a database
+    this sitewatch cannot use, and `StoreUnavailableError` when the server cannot
+    be reached.
     """
     if url.scheme != "postgresql":
         raise ValueError(f"{url.redacted!r} is not a postgresql:// URL")
@@ -169,13 +181,34 @@ async def open_postgres_store(
     kwargs = connection_kwargs(url.options, timeouts)
     description = f"PostgreSQL {url.redacted}"
     secrets = secrets_of(url)
-    with translated(description, secrets):
-        conn = await AsyncConnection.connect(url.url, **kwargs)  # type: ignore[arg-type]
+    with _usable(url):
+        conninfo = make_conninfo(url.url, **kwargs)
+    with translated(description, secrets), _usable(url):
+        conn = await AsyncConnection.connect(conninfo, autocommit=True)
         async with conn:
             await migrate(conn, description)
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        url.url,
-        kwargs=kwargs,
+    pool = _pool(conninfo, min_size, max_size, timeouts)
+    try:
+        with translated(description, secrets):
+            await pool.open(wait=True, timeout=timeouts.connect.total_seconds())
+    except BaseException:
+        await pool.close()
+        raise
+    store = PostgresStore(url, pool, timeouts)
+    try:
+        await store.prepare_partitions()
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+def _pool(
+    conninfo: str, min_size: int, max_size: int, timeouts: Timeouts
+) -> AsyncConnectionPool[Any]:
+    return AsyncConnectionPool(
+        conninfo,
+        kwargs={"autocommit": True},
         min_size=min_size,
         max_size=max_size,
         open=False,
@@ -186,12 +219,3 @@ async def open_postgres_store(
         # during a long outage.
         reconnect_timeout=max(10.0, 2 * timeouts.connect.total_seconds()),
     )
-    with translated(description, secrets):
-        await pool.open(wait=True, timeout=timeouts.connect.total_seconds())
-    store = PostgresStore(url, pool, timeouts)
-    try:
-        await store.prepare_partitions()
-    except BaseException:
-        await store.close()
-        raise
-    return store

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from sitewatch.model import LocationStatus, ProbeResult, State, Verdict
 from sitewatch.storage.postgres import results
@@ -37,10 +37,10 @@ _SAVE_VERDICT = (
 class PostgresCheckRepo:
     """`CheckRepo` on PostgreSQL: `location_status`, `verdicts` and `results`."""
 
-    def __init__(self, sql: Sql, result_days: set[date]) -> None:
+    def __init__(self, sql: Sql, known: results.KnownFirsts, written: results.Written) -> None:
         self._sql = sql
-        self._result_days = result_days
-        """The days of the results added, for the store to partition after commit."""
+        self._known = known
+        self._written = written
 
     async def lock_locations(
         self, location: str, check_ids: Collection[str]
@@ -133,7 +133,7 @@ class PostgresCheckRepo:
 
     async def add_results(self, location: str, batch: Sequence[ProbeResult]) -> None:
         """Keep these raw results (history for `retention`)."""
-        self._result_days |= await results.add(self._sql, location, batch)
+        await results.add(self._sql, location, batch, self._known, self._written)
 
     async def first_results(self) -> dict[str, datetime]:
         """Return each check's earliest result still held."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from psycopg import sql as pgsql
@@ -48,7 +49,11 @@ EXACT_COUNT_BYTES = 64 * 2**20
 estimated from the planner's statistics (an exact count would read the whole day)."""
 
 _NAME = re.compile(r"^results_p(\d{8})$")
-_COPY = "COPY results (started_at, check_id, location, kind, duration_us, detail) FROM STDIN"
+_COPY = (
+    "COPY results (started_at, check_id, location, kind, duration_us, detail)"
+    " FROM STDIN (FORMAT BINARY)"
+)
+_COPY_TYPES = ("timestamptz", "text", "text", "text", "int8", "text")
 _FIRSTS = (
     "INSERT INTO result_days (day, check_id, location, first_at)"
     " SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::timestamptz[])"
@@ -71,33 +76,79 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-async def add(sql: Sql, location: str, batch: Sequence[ProbeResult]) -> set[date]:
-    """Insert a batch of results and their days' first results; return the days seen."""
+FirstKey = tuple[date, str, str]
+"""A day, a check and a location: the key of `result_days`."""
+
+
+class KnownFirsts:
+    """The `result_days` keys this store has committed: later batches skip them.
+
+    Only an economy (the insert is ON CONFLICT DO NOTHING anyway): without it every
+    batch would probe `result_days` once per result. Days older than the newest
+    seen minus `KEEP_DAYS` are forgotten.
+    """
+
+    KEEP_DAYS = 2
+
+    def __init__(self) -> None:
+        self._days: dict[date, set[tuple[str, str]]] = {}
+
+    def __contains__(self, key: FirstKey) -> bool:
+        day, check, location = key
+        return (check, location) in self._days.get(day, ())
+
+    def learn(self, keys: Iterable[FirstKey]) -> None:
+        """Remember keys of a committed transaction."""
+        for day, check, location in keys:
+            self._days.setdefault(day, set()).add((check, location))
+        if self._days:
+            oldest = max(self._days) - timedelta(days=self.KEEP_DAYS)
+            for day in [d for d in self._days if d < oldest]:
+                del self._days[day]
+
+
+@dataclass
+class Written:
+    """What one transaction wrote into results, for its store to follow up after commit."""
+
+    days: set[date] = field(default_factory=set)
+    """The days of the results (each needs its partition)."""
+    firsts: set[FirstKey] = field(default_factory=set)
+    """The `result_days` keys inserted (the store learns them once committed)."""
+
+
+async def add(
+    sql: Sql, location: str, batch: Sequence[ProbeResult], known: KnownFirsts, written: Written
+) -> None:
+    """Insert a batch of results and the first results of their days not known yet."""
     if not batch:
-        return set()
+        return
     await sql.copy(
         _COPY,
+        _COPY_TYPES,
         (
             (r.started_at, r.check_id, location, r.kind.value, microseconds(r.duration), r.detail)
             for r in batch
         ),
     )
-    firsts: dict[tuple[date, str], datetime] = {}
+    firsts: dict[FirstKey, datetime] = {}
     for result in batch:
-        key = (utc_day(result.started_at), result.check_id)
-        if key not in firsts or result.started_at < firsts[key]:
+        key = (utc_day(result.started_at), result.check_id, location)
+        written.days.add(key[0])
+        if key not in known and (key not in firsts or result.started_at < firsts[key]):
             firsts[key] = result.started_at
-    keys = sorted(firsts)  # one order for every writer: concurrent inserts never deadlock
-    await sql.execute(
-        _FIRSTS,
-        (
-            [d for d, _ in keys],
-            [c for _, c in keys],
-            [location] * len(keys),
-            [firsts[k] for k in keys],
-        ),
-    )
-    return {day for day, _ in keys}
+    written.firsts.update(firsts)
+    if firsts:
+        keys = sorted(firsts)  # one order for every writer: concurrent inserts never deadlock
+        await sql.execute(
+            _FIRSTS,
+            (
+                [day for day, _, _ in keys],
+                [check for _, check, _ in keys],
+                [where for _, _, where in keys],
+                [firsts[key] for key in keys],
+            ),
+        )
 
 
 async def first(sql: Sql) -> dict[str, datetime]:

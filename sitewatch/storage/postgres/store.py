@@ -51,6 +51,7 @@ class PostgresStore:
         self._timeouts = timeouts
         self._secrets = secrets_of(url)
         self._partitioned: set[date] = set()
+        self._known_firsts = results.KnownFirsts()
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -110,7 +111,7 @@ class PostgresStore:
         try:
             with translated(self.description, self._secrets):
                 async with self._pool.connection(self._timeouts.acquire.total_seconds()) as conn:
-                    tx = PostgresTx(Sql(conn, self.description, self._secrets))
+                    tx = PostgresTx(Sql(conn, self.description, self._secrets), self._known_firsts)
                     try:
                         async with conn.transaction():
                             if read_only:
@@ -120,6 +121,7 @@ class PostgresStore:
                         if conn.broken:
                             await self._connection_lost()
                         raise
+                    self._known_firsts.learn(tx.written.firsts)
                     await self._partition(tx)
         finally:
             self._active -= 1
@@ -128,7 +130,7 @@ class PostgresStore:
 
     async def _partition(self, tx: PostgresTx) -> None:
         """Make partitions for the days a committed transaction wrote results of."""
-        missing = tx.result_days - self._partitioned
+        missing = tx.written.days - self._partitioned
         if not missing:
             return
         try:

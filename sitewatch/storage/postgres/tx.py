@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from sitewatch.storage.postgres import results
 from sitewatch.storage.postgres.checks import PostgresCheckRepo
 from sitewatch.storage.postgres.cluster import PostgresClusterRepo
 from sitewatch.storage.postgres.outages import PostgresOutageRepo
@@ -24,11 +23,11 @@ from sitewatch.storage.protocols import (
 class PostgresTx:
     """The `Tx` of `PostgresStore`: every repository shares the transaction's connection."""
 
-    def __init__(self, sql: Sql) -> None:
+    def __init__(self, sql: Sql, known: results.KnownFirsts) -> None:
         self.sql = sql
-        self.result_days: set[date] = set()
-        """The days this transaction wrote results of (the store partitions them)."""
-        self.checks: CheckRepo = PostgresCheckRepo(sql, self.result_days)
+        self.written = results.Written()
+        """What this transaction wrote into results (the store follows up after commit)."""
+        self.checks: CheckRepo = PostgresCheckRepo(sql, known, self.written)
         self.outages: OutageRepo = PostgresOutageRepo(sql)
         self.tickets: TicketRepo = PostgresTicketRepo(sql)
         self.windows: WindowRepo = PostgresWindowRepo(sql)

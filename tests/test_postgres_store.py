@@ -13,7 +13,7 @@ import pytest
 from sitewatch.model import ResultKind
 from sitewatch.storage.postgres import PostgresStore, Timeouts, open_postgres_store
 from sitewatch.storage.postgres.errors import classify
-from sitewatch.storage.postgres.results import partition_name
+from sitewatch.storage.postgres.partitions import partition_name
 from sitewatch.storage.postgres.session import connection_kwargs
 from sitewatch.storage.protocols import StoreConflictError, StoreUnavailableError
 from sitewatch.storage.urls import DatabaseUrl, parse_database_url

@@ -10,7 +10,7 @@ every enum read here is parsed.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sitewatch.model import (
@@ -18,20 +18,14 @@ from sitewatch.model import (
     Classification,
     LocationDown,
     LocationStatus,
-    MaintenanceKind,
     Outage,
     OutageRecord,
-    Page,
-    PageKind,
-    PageRow,
-    PageState,
     ResultKind,
     State,
     Ticket,
     TicketEvent,
     TicketState,
     Verdict,
-    Window,
 )
 
 Row = dict[str, Any]
@@ -251,89 +245,6 @@ def outage_from_row(row: Row) -> OutageRecord:
         overrun_at=row["overrun_at"],
         recovered_at=row["recovered_at"],
         ticket_id=None if ticket_id is None else str(ticket_id),
-    )
-
-
-# --- maintenance windows -----------------------------------------------------------------
-
-
-def window_values(window: Window) -> dict[str, object]:
-    """Return a window's `windows` columns by name (all but `id`)."""
-    return {
-        "customer": window.customer,
-        "checks": list(window.checks),
-        "kind": window.kind.value,
-        "start_at": window.start,
-        "end_at": window.end,
-        "declared_at": window.declared_at,
-        "declared_by": window.declared_by,
-        "note": window.note,
-        "cancelled_at": window.cancelled_at,
-    }
-
-
-def window_from_row(row: Row) -> Window:
-    """Return the window a `windows` row holds."""
-    return Window(
-        id=str(row["id"]),
-        customer=row["customer"],
-        checks=tuple(row["checks"]),
-        kind=MaintenanceKind(row["kind"]),
-        start=row["start_at"],
-        end=row["end_at"],
-        declared_at=row["declared_at"],
-        declared_by=row["declared_by"],
-        note=row["note"],
-        cancelled_at=row["cancelled_at"],
-    )
-
-
-# --- the outbox ----------------------------------------------------------------------------
-
-
-def page_values(row: PageRow, now: datetime) -> tuple[object, ...]:
-    """Return an outbox row as values for `outbox.PAGE_COLUMNS` (a new, pending row)."""
-    ticket = None if row.ticket_id is None else require_id(row.ticket_id, "ticket")
-    return (
-        row.subject,
-        ticket,
-        row.kind.value,
-        row.level,
-        row.round,
-        row.operator,
-        row.url_index,
-        row.title,
-        row.body,
-        now,
-        row.due_at,
-        PageState.PENDING.value,
-        row.due_at,
-    )
-
-
-def page_from_row(row: Row) -> Page:
-    """Return the stored page a `pages` row holds (with `onset_at` of its ticket)."""
-    ticket = row["ticket_id"]
-    return Page(
-        id=row["id"],
-        row=PageRow(
-            subject=row["subject"],
-            kind=PageKind(row["kind"]),
-            operator=row["operator"],
-            url_index=row["url_index"],
-            title=row["title"],
-            body=row["body"],
-            due_at=row["due_at"],
-            ticket_id=None if ticket is None else str(ticket),
-            level=row["level"],
-            round=row["round"],
-        ),
-        state=PageState(row["state"]),
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        last_error=row["last_error"],
-        sent_at=row["sent_at"],
-        onset_at=row["onset_at"],
     )
 
 

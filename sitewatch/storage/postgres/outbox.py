@@ -21,7 +21,7 @@ from sitewatch.model import (
     Target,
     ticket_subject,
 )
-from sitewatch.storage.postgres.codec import page_from_row, page_values, parse_id
+from sitewatch.storage.postgres.codec import Row, parse_id, require_id
 from sitewatch.storage.postgres.sql import Sql
 
 PAGE_COLUMNS = (
@@ -62,6 +62,52 @@ UPDATE pages SET state = %(state)s, attempts = %(attempts)s,
 WHERE id = %(id)s AND claimed_by = %(claimant)s AND state = %(pending)s
 RETURNING pages.*, {_ONSET}
 """
+
+
+def page_values(row: PageRow, now: datetime) -> tuple[object, ...]:
+    """Return an outbox row as values for `PAGE_COLUMNS` (a new, pending row)."""
+    ticket = None if row.ticket_id is None else require_id(row.ticket_id, "ticket")
+    return (
+        row.subject,
+        ticket,
+        row.kind.value,
+        row.level,
+        row.round,
+        row.operator,
+        row.url_index,
+        row.title,
+        row.body,
+        now,
+        row.due_at,
+        PageState.PENDING.value,
+        row.due_at,
+    )
+
+
+def page_from_row(row: Row) -> Page:
+    """Return the stored page a `pages` row holds (with `onset_at` of its ticket)."""
+    ticket = row["ticket_id"]
+    return Page(
+        id=row["id"],
+        row=PageRow(
+            subject=row["subject"],
+            kind=PageKind(row["kind"]),
+            operator=row["operator"],
+            url_index=row["url_index"],
+            title=row["title"],
+            body=row["body"],
+            due_at=row["due_at"],
+            ticket_id=None if ticket is None else str(ticket),
+            level=row["level"],
+            round=row["round"],
+        ),
+        state=PageState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        sent_at=row["sent_at"],
+        onset_at=row["onset_at"],
+    )
 
 
 class PostgresOutboxRepo:

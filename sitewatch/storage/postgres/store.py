@@ -25,7 +25,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from sitewatch.model.redaction import SecretsFilter, redact
-from sitewatch.storage.postgres import results
+from sitewatch.storage.postgres import partitions, results
 from sitewatch.storage.postgres.errors import translated
 from sitewatch.storage.postgres.migrate import migrate
 from sitewatch.storage.postgres.session import Timeouts, connection_kwargs
@@ -100,7 +100,7 @@ class PostgresStore:
     async def prepare_partitions(self) -> None:
         """Make the partitions of today and the next days (done at open and when pruning)."""
         async with self._unit(read_only=False) as tx:
-            self._partitioned = await results.ensure_ahead(tx.sql)
+            self._partitioned = await partitions.ensure_ahead(tx.sql)
 
     @asynccontextmanager
     async def _unit(self, *, read_only: bool) -> AsyncIterator[PostgresTx]:
@@ -135,7 +135,7 @@ class PostgresStore:
             return
         try:
             async with tx.sql.conn.transaction():
-                self._partitioned = await results.ensure(tx.sql, missing)
+                self._partitioned = await partitions.ensure(tx.sql, missing)
         except StoreError as error:
             # The results are committed (in results_default); the next batch retries.
             log.warning("%s: could not make results partitions now: %s", self.description, error)

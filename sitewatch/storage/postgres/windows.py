@@ -6,8 +6,8 @@ from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 
-from sitewatch.model import Window, WindowChange
-from sitewatch.storage.postgres.codec import parse_id, require_id, window_from_row, window_values
+from sitewatch.model import MaintenanceKind, Window, WindowChange
+from sitewatch.storage.postgres.codec import Row, parse_id, require_id
 from sitewatch.storage.postgres.sql import Sql
 from sitewatch.storage.protocols import Cursor
 
@@ -16,6 +16,37 @@ _INSERT = (
     " note, cancelled_at) VALUES (%(customer)s, %(checks)s, %(kind)s, %(start_at)s, %(end_at)s,"
     " %(declared_at)s, %(declared_by)s, %(note)s, %(cancelled_at)s) RETURNING id"
 )
+
+
+def window_values(window: Window) -> dict[str, object]:
+    """Return a window's `windows` columns by name (all but `id`)."""
+    return {
+        "customer": window.customer,
+        "checks": list(window.checks),
+        "kind": window.kind.value,
+        "start_at": window.start,
+        "end_at": window.end,
+        "declared_at": window.declared_at,
+        "declared_by": window.declared_by,
+        "note": window.note,
+        "cancelled_at": window.cancelled_at,
+    }
+
+
+def window_from_row(row: Row) -> Window:
+    """Return the window a `windows` row holds."""
+    return Window(
+        id=str(row["id"]),
+        customer=row["customer"],
+        checks=tuple(row["checks"]),
+        kind=MaintenanceKind(row["kind"]),
+        start=row["start_at"],
+        end=row["end_at"],
+        declared_at=row["declared_at"],
+        declared_by=row["declared_by"],
+        note=row["note"],
+        cancelled_at=row["cancelled_at"],
+    )
 
 
 class PostgresWindowRepo:

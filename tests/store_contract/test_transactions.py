@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sitewatch.storage.protocols import Store
+from sitewatch.storage.protocols import Store, StoreUnavailableError
 from tests.store_contract.records import T0, declared, draft, window
 
 
@@ -93,3 +93,15 @@ async def test_closing_waits_for_a_transaction_in_progress(store: Store) -> None
     release.set()
     await task
     await closing
+
+
+async def test_a_working_store_answers_a_ping(store: Store) -> None:
+    await store.ping()
+
+
+async def test_a_closed_store_refuses_new_transactions_as_unavailable(store: Store) -> None:
+    await store.close()
+    with pytest.raises(StoreUnavailableError):
+        async with store.transaction():
+            pass
+    await store.close()  # closing again changes nothing

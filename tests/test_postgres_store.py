@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
@@ -25,9 +26,9 @@ PASSWORD = "hunter2-Zq9%x"
 
 def with_password(url: DatabaseUrl, port: int | None = None) -> DatabaseUrl:
     """Return `url` with a password (trust auth ignores it) and maybe another port."""
-    raw = url.url.replace("postgres@", "postgres:hunter2-Zq9%25x@", 1)
-    if port is not None:
-        raw = raw.replace(":5432/", f":{port}/")
+    parts = urlsplit(url.url)
+    where = f"{parts.hostname}:{port or parts.port}"
+    raw = urlunsplit(parts._replace(netloc=f"{parts.username}:hunter2-Zq9%25x@{where}"))
     return parse_database_url(raw, Path.cwd())
 
 

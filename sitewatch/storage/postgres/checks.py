@@ -140,5 +140,9 @@ class PostgresCheckRepo:
         return await results.first(self._sql)
 
     async def prune_results(self, before: datetime, limit: int) -> int:
-        """Drop the days of results that ended before `before`; return how many rows."""
+        """Drop the days of results that ended before `before`; return how many rows.
+
+        Call it in a transaction of its own: dropping a day's partition locks
+        `results` against every writer until the transaction ends.
+        """
         return await results.prune(self._sql, before, limit)

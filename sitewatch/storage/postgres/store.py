@@ -139,6 +139,10 @@ class PostgresStore:
         except StoreError as error:
             # The results are committed (in results_default); the next batch retries.
             log.warning("%s: could not make results partitions now: %s", self.description, error)
+        except Exception:
+            # A bug, but the caller's transaction did commit: say so, and do not
+            # make the caller retry (and write its results twice).
+            log.exception("%s: making results partitions failed", self.description)
 
     async def _connection_lost(self) -> None:
         """Check the idle connections: a restart or a cut kills them all at once."""

@@ -132,3 +132,17 @@ async def test_a_second_transaction_locking_the_same_statuses_waits_for_the_firs
         assert not other.done()
         await tx.checks.save_locations("eu", {"a": down_status(version=2)})
     assert await other == {"a": down_status(version=2)}
+
+
+async def test_two_transactions_judging_a_new_check_at_once_cannot_both_win(
+    store: Store, shared: None
+) -> None:
+    async with store.transaction() as first:
+        assert await first.checks.lock_verdicts(["new"]) == {}
+        async with store.transaction() as second:
+            assert await second.checks.lock_verdicts(["new"]) == {}
+            await second.checks.save_verdicts({"new": verdict_down()})
+        with pytest.raises(StoreConflictError):
+            await first.checks.save_verdicts({"new": Verdict(State.UP, T0)})
+    async with store.reading() as tx:
+        assert await tx.checks.verdicts(["new"]) == {"new": verdict_down()}

@@ -27,11 +27,12 @@ _SAVE_STATUS = (
     " WHERE location_status.version < excluded.version"
 )
 _VERDICT_SET = ", ".join(f"{column} = excluded.{column}" for column in VERDICT_COLUMNS[1:])
-_SAVE_VERDICT = (
+_INSERT_VERDICT = (
     f"INSERT INTO verdicts ({', '.join(VERDICT_COLUMNS)})"
     f" VALUES ({', '.join(['%s'] * len(VERDICT_COLUMNS))})"
-    f" ON CONFLICT (check_id) DO UPDATE SET {_VERDICT_SET}"
 )
+_SAVE_VERDICT = f"{_INSERT_VERDICT} ON CONFLICT (check_id) DO UPDATE SET {_VERDICT_SET}"
+_FIRST_VERDICT = f"{_INSERT_VERDICT} ON CONFLICT (check_id) DO NOTHING"
 
 
 class PostgresCheckRepo:
@@ -41,6 +42,8 @@ class PostgresCheckRepo:
         self._sql = sql
         self._known = known
         self._written = written
+        self._unjudged: set[str] = set()
+        """Checks `lock_verdicts` found without a verdict: there was no row to lock."""
 
     async def lock_locations(
         self, location: str, check_ids: Collection[str]
@@ -107,7 +110,9 @@ class PostgresCheckRepo:
             "SELECT * FROM verdicts WHERE check_id = ANY(%s) ORDER BY check_id FOR NO KEY UPDATE",
             (list(check_ids),),
         )
-        return {row["check_id"]: verdict_from_row(row) for row in rows}
+        found = {row["check_id"]: verdict_from_row(row) for row in rows}
+        self._unjudged |= set(check_ids) - set(found)
+        return found
 
     async def verdicts(self, check_ids: Collection[str] | None = None) -> dict[str, Verdict]:
         """Return the verdicts of these checks (or all), without locking."""
@@ -127,9 +132,21 @@ class PostgresCheckRepo:
         )
 
     async def save_verdicts(self, verdicts: Mapping[str, Verdict]) -> None:
-        """Write these verdicts (in id order, so concurrent writers never deadlock)."""
+        """Write these verdicts (in id order, so concurrent writers never deadlock).
+
+        A check that `lock_verdicts` found unjudged had no row to lock: if another
+        transaction wrote its first verdict meanwhile, this one lost a race and
+        fails with `StoreConflictError` (to be retried on fresh data).
+        """
         ordered = sorted(verdicts.items())
-        await self._sql.execute_many(_SAVE_VERDICT, [verdict_values(c, v) for c, v in ordered])
+        first = [verdict_values(c, v) for c, v in ordered if c in self._unjudged]
+        again = [verdict_values(c, v) for c, v in ordered if c not in self._unjudged]
+        if await self._sql.execute_many(_FIRST_VERDICT, first) < len(first):
+            raise StoreConflictError(
+                "a check's first verdict was written meanwhile by another transaction; retry"
+            )
+        self._unjudged -= set(verdicts)
+        await self._sql.execute_many(_SAVE_VERDICT, again)
 
     async def add_results(self, location: str, batch: Sequence[ProbeResult]) -> None:
         """Keep these raw results (history for `retention`)."""

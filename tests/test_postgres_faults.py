@@ -209,3 +209,21 @@ async def test_a_server_restart_fails_transactions_meanwhile_and_loses_nothing_c
         assert sorted(await ticket_ids(store)) == sorted([ticket.id, after.id])
     finally:
         await store.close()
+
+
+async def test_after_a_lost_connection_the_next_transaction_runs_on_a_live_one(
+    pg_url: DatabaseUrl,
+) -> None:
+    store = await open_postgres_store(pg_url, min_size=3, max_size=3, timeouts=QUICK)
+    try:
+        with pytest.raises(StoreUnavailableError):
+            async with store.transaction() as tx:
+                await tx.tickets.open(draft())
+                # Every connection dies at once, this one mid-transaction (a restart).
+                assert terminate(pg_url) == 3
+                await tx.tickets.open(draft("lost"))
+        for check in ("first", "second", "third"):
+            async with store.transaction() as tx:
+                await tx.tickets.open(draft(check))
+    finally:
+        await store.close()

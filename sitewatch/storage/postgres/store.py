@@ -117,7 +117,7 @@ class PostgresStore:
                             if read_only:
                                 await conn.execute("SET TRANSACTION READ ONLY")
                             yield tx
-                    except psycopg.Error:
+                    except (psycopg.Error, StoreError):
                         if conn.broken:
                             await self._connection_lost()
                         raise

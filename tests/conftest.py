@@ -53,3 +53,17 @@ async def webhook(aiohttp_server: AiohttpServer) -> Webhook:
     assert server.port is not None
     hook.port = server.port
     return hook
+
+
+# --- PostgreSQL (tests/pg_fixtures.py: a server, a fresh database per test) ----------
+
+from tests.pg_fixtures import (  # noqa: E402
+    pg_admin_url,  # noqa: F401
+    pg_databases,  # noqa: F401
+    pg_session_database,  # noqa: F401
+    pg_url,  # noqa: F401
+    postgres_store,  # noqa: F401
+    throwaway_pg,  # noqa: F401
+)
+
+# --- end of PostgreSQL -----------------------------------------------------------------

@@ -74,9 +74,12 @@ def _imports(module: str) -> Iterator[str]:
             if node.level:
                 anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 base = f"{anchor}.{base}" if base else anchor
-            yield base
-            # `from sitewatch.storage import sqlite_pages` imports a module too.
-            yield from (f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES)
+            submodules = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES]
+            # `from sitewatch.paging import rules` depends on that module, not on what
+            # the package's __init__ holds; any other name depends on the module named.
+            if len(submodules) < len(node.names):
+                yield base
+            yield from submodules
 
 
 def _graph() -> dict[str, set[str]]:

@@ -39,7 +39,7 @@ Opener = Callable[[DatabaseUrl], Awaitable[Store]]
 
 BACKENDS: dict[str, str] = {
     "sqlite": "sitewatch.storage.sqlite.open:open_url",
-    "postgresql": "sitewatch.storage.postgres.open:open_url",
+    "postgresql": "sitewatch.storage.postgres:open_postgres_store",
 }
 """Backends by URL scheme, as `module:opener`, imported only when used."""
 

@@ -21,6 +21,7 @@ from sitewatch.model import (
     TransitionKind,
     Verdict,
 )
+from sitewatch.storage.protocols import StoreConflictError
 from sitewatch.storage.sqlite.codec import (
     LOCATION_COLUMNS,
     VERDICT_COLUMNS,
@@ -35,8 +36,13 @@ from sitewatch.storage.sqlite.codec import (
 )
 from sitewatch.storage.sqlite.worker import SqliteWorker
 
+_UPDATE_LOCATION = ", ".join(
+    f"{column} = excluded.{column}" for column in LOCATION_COLUMNS.split(", ")[2:]
+)
 _UPSERT_LOCATION = (
-    f"INSERT OR REPLACE INTO location_status ({LOCATION_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+    f"INSERT INTO location_status ({LOCATION_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+    f" ON CONFLICT (check_id, location) DO UPDATE SET {_UPDATE_LOCATION}"
+    " WHERE excluded.version > location_status.version"
 )
 _UPSERT_VERDICT = (
     f"INSERT OR REPLACE INTO verdicts ({VERDICT_COLUMNS}) VALUES ({', '.join('?' * 8)})"
@@ -60,7 +66,12 @@ class SqliteChecks:
     async def save_locations(self, location: str, statuses: Mapping[str, LocationStatus]) -> None:
         """Write these statuses at `location`."""
         rows = [location_row(check, location, status) for check, status in statuses.items()]
-        await self._worker.call(_executemany, _UPSERT_LOCATION, rows)
+        written = await self._worker.call(_executemany, _UPSERT_LOCATION, rows)
+        if written != len(rows):
+            # A status no newer than the one stored: another writer got there first.
+            raise StoreConflictError(
+                f"{len(rows) - written} status(es) at {location} were not newer than stored"
+            )
 
     async def location_statuses(
         self, check_ids: Collection[str] | None = None
@@ -217,8 +228,8 @@ def _in_state(conn: sqlite3.Connection, state: str) -> list[str]:
     return [check for (check,) in rows]
 
 
-def _executemany(conn: sqlite3.Connection, sql: str, rows: list[tuple[object, ...]]) -> None:
-    conn.executemany(sql, rows)
+def _executemany(conn: sqlite3.Connection, sql: str, rows: list[tuple[object, ...]]) -> int:
+    return conn.executemany(sql, rows).rowcount
 
 
 def _delete_some(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> int:

@@ -64,7 +64,9 @@ class SqliteCluster:
             return
         await self._worker.call(
             _execute,
-            "INSERT OR REPLACE INTO location_faults (location, since, reason) VALUES (?, ?, ?)",
+            # The first fault recorded stays: its start names its pages' episode.
+            "INSERT INTO location_faults (location, since, reason) VALUES (?, ?, ?)"
+            " ON CONFLICT (location) DO NOTHING",
             (location, to_us(fault.since), fault.reason),
         )
 

@@ -152,7 +152,7 @@ def _cancel(conn: sqlite3.Connection, subject: str, kinds: list[str], reason: st
         " AND state = ? AND (claimed_until IS NULL OR claimed_until <= ?)",
         (
             PageState.CANCELLED.value,
-            f"not sent: {reason}",
+            reason,
             subject,
             *kinds,
             PageState.PENDING.value,
@@ -182,7 +182,8 @@ def _claim(conn: sqlite3.Connection, now: int, limit: int, until: int, claimant:
         f"UPDATE pages SET claimed_until = ?, claimant = ? WHERE id IN ({marks})",
         (until, claimant, *ids),
     )
-    return _pages(conn, f"{_SELECT} WHERE pages.id IN ({marks}) ORDER BY pages.id", tuple(ids))
+    query = f"{_SELECT} WHERE pages.id IN ({marks}) ORDER BY pages.next_attempt_at, pages.id"
+    return _pages(conn, query, tuple(ids))
 
 
 def _record(

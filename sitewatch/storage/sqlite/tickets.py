@@ -63,11 +63,7 @@ class SqliteTickets:
     async def escalating(self) -> list[Ticket]:
         """Return open, unacknowledged, unrecovered tickets, oldest first (no events)."""
         # No limit: a cap here would silently stop paging for the oldest outages.
-        return await self._worker.call(
-            _tickets,
-            "SELECT * FROM tickets WHERE state = ? AND recovered_at IS NULL ORDER BY opened_at, id",
-            (TicketState.OPEN.value,),
-        )
+        return await self._worker.call(_escalating)
 
     async def page(
         self, states: Collection[TicketState] | None, limit: int, after: Cursor | None
@@ -118,6 +114,14 @@ def _load(conn: sqlite3.Connection, key: int) -> Ticket | None:
         TicketEvent(from_us(at), kind, actor, detail) for at, kind, actor, detail in events
     )
     return ticket_from_row(row, timeline)
+
+
+def _escalating(conn: sqlite3.Connection) -> list[Ticket]:
+    rows = conn.execute(
+        "SELECT id FROM tickets WHERE state = ? AND recovered_at IS NULL ORDER BY opened_at, id",
+        (TicketState.OPEN.value,),
+    ).fetchall()
+    return [ticket for (key,) in rows if (ticket := _load(conn, key)) is not None]
 
 
 def _of_outage(conn: sqlite3.Connection, check: str, onset: int) -> Ticket | None:

@@ -88,11 +88,13 @@ def _load(conn: sqlite3.Connection, key: int) -> Window | None:
 
 
 def _save(conn: sqlite3.Connection, window: Window, change: WindowChange) -> None:
-    key = int(window.id)
-    conn.execute(
+    key = parse_id(window.id)
+    updated = conn.execute(
         "UPDATE windows SET end_at = ?, cancelled_at = ? WHERE id = ?",
         (to_us(window.end), to_us_opt(window.cancelled_at), key),
-    )
+    ).rowcount
+    if key is None or not updated:
+        raise LookupError(f"there is no maintenance window {window.id!r}")
     _audit(conn, key, change)
 
 

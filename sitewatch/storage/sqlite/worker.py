@@ -84,7 +84,7 @@ class SqliteWorker:
 
     async def _submit(self, call: Callable[[], T]) -> T:
         if self._closed:
-            raise RuntimeError(f"the store on {self.path} is closed")
+            raise StoreUnavailableError(f"the store on {self.path} is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def _connect(self) -> None:

@@ -8,6 +8,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from sitewatch.demo.site import SimulatedSite
+from sitewatch.storage.urls import DatabaseUrl
 from tests.api_harness import Api, start_api
 from tests.paging_support import Webhook
 
@@ -67,3 +68,15 @@ from tests.pg_fixtures import (  # noqa: E402
 )
 
 # --- end of PostgreSQL -----------------------------------------------------------------
+
+
+# --- Both backends, for the service-level tests that matter ------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Return a `database:` URL of each backend in turn (a fresh database each)."""
+    if request.param == "sqlite":
+        return "sqlite:///sitewatch.db"
+    url: DatabaseUrl = request.getfixturevalue("pg_url")
+    return url.url

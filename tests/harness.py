@@ -63,6 +63,8 @@ class ServiceConfig:
     """Where the operator olivia is paged (an Apprise URL; port 9 discards)."""
     extra: str = ""
     """More top-level YAML."""
+    database: str = "sqlite:///sitewatch.db"
+    """The `database:` URL (a PostgreSQL test database for the tests on both backends)."""
 
     @property
     def path(self) -> Path:
@@ -83,7 +85,7 @@ class ServiceConfig:
         self.path.write_text(
             textwrap.dedent(f"""\
                 listen: "127.0.0.1:{self.port}"
-                database: "sqlite:///sitewatch.db"
+                database: "{self.database}"
                 checks: "checks"
                 defaults:
                   interval: 500ms

@@ -40,9 +40,13 @@ def assert_no_secret_in(log: str) -> None:
 
 
 async def test_a_service_killed_mid_outage_resumes_it_with_one_ticket_and_its_onset(
-    tmp_path: Path, simulated_site: SimulatedSite, simulated_site_url: str
+    tmp_path: Path, database: str, simulated_site: SimulatedSite, simulated_site_url: str
 ) -> None:
-    config = ServiceConfig(tmp_path, checks={"portal": logon_check("portal", simulated_site_url)})
+    config = ServiceConfig(
+        tmp_path,
+        checks={"portal": logon_check("portal", simulated_site_url)},
+        database=database,
+    )
     config.write()
     first = await Service(config).start()
     try:
@@ -85,9 +89,13 @@ async def test_a_service_killed_mid_outage_resumes_it_with_one_ticket_and_its_on
 
 
 async def test_sigterm_during_an_outage_with_probes_in_flight_exits_0_and_keeps_state(
-    tmp_path: Path, simulated_site: SimulatedSite, simulated_site_url: str
+    tmp_path: Path, database: str, simulated_site: SimulatedSite, simulated_site_url: str
 ) -> None:
-    config = ServiceConfig(tmp_path, checks={"portal": logon_check("portal", simulated_site_url)})
+    config = ServiceConfig(
+        tmp_path,
+        checks={"portal": logon_check("portal", simulated_site_url)},
+        database=database,
+    )
     config.write()
     service = await Service(config).start()
     try:

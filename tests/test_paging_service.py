@@ -21,12 +21,17 @@ from tests.paging_support import Webhook
 
 
 async def test_a_site_going_down_pages_the_on_call_whose_link_acknowledges_the_ticket(
-    tmp_path: Path, simulated_site: SimulatedSite, simulated_site_url: str, webhook: Webhook
+    tmp_path: Path,
+    database: str,
+    simulated_site: SimulatedSite,
+    simulated_site_url: str,
+    webhook: Webhook,
 ) -> None:
     config = ServiceConfig(
         tmp_path,
         checks={"acme-portal": logon_check("acme-portal", simulated_site_url)},
         notify=webhook.url("pages"),
+        database=database,
     )
     config.write()
     simulated_site.mode = SiteMode.REJECT

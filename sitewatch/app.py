@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -42,6 +43,8 @@ from sitewatch.stats.metrics import Metrics
 log = logging.getLogger(__name__)
 
 RUNNER = web.AppKey("runner", asyncio.Task[None])
+STOP_LOOPS = timedelta(seconds=5)
+"""How long shutdown waits for the loops to stop."""
 FATAL = web.AppKey("fatal", list[str])
 """The loops given up on; non-empty means the process must exit non-zero."""
 NOTIFIER = web.AppKey("notifier", Notifier)
@@ -122,10 +125,23 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        app[RUNNER].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app[RUNNER]
+        await _stop(app[RUNNER])
         await service.close()
+
+
+async def _stop(runner: asyncio.Task[None]) -> None:
+    """Cancel every loop and wait for them, but never for ever: shutdown must end.
+
+    A loop blocked where cancellation cannot reach it at once (a driver waiting on a
+    database that went away) is logged and left behind; the process exits anyway.
+    """
+    runner.cancel()
+    done, _ = await asyncio.wait({runner}, timeout=STOP_LOOPS.total_seconds())
+    if not done:
+        log.error("loops still stopping after %s; shutting down without them", STOP_LOOPS)
+        return
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
 
 
 def _stuck(service: Service) -> str | None:
@@ -133,7 +149,7 @@ def _stuck(service: Service) -> str | None:
     if since is None:
         return None
     waited = service.clock.monotonic() - since
-    return f"{service.monitor.queued} result(s) not committed for {waited:.0f}s"
+    return f"probe results not committed for {waited:.0f}s (they wait in memory, in order)"
 
 
 def _has_leader(service: Service) -> bool:

@@ -31,6 +31,10 @@ CRASH_WINDOW = timedelta(minutes=5)
 STEADY = timedelta(seconds=30)
 """A restarted loop that runs this long without crashing is healthy again."""
 PING_TIMEOUT = timedelta(seconds=2)
+DATABASE_RETRY = 1.0
+"""Seconds between attempts of a loop waiting for the database."""
+FIRST_BACKOFF, MAX_BACKOFF = 0.25, 30.0
+"""Seconds before restarting a crashed loop: doubling while it keeps crashing."""
 
 Loop = Callable[[], Awaitable[None]]
 
@@ -42,9 +46,8 @@ class Supervisor:
         self._clock = clock
         self._metrics = metrics
         self._on_fatal = on_fatal
-        self.problems: dict[str, str] = {}
-        """Loops that crashed recently, with what they raised."""
-        self._crashes: dict[str, int] = {}
+        self._failed: dict[str, tuple[str, float]] = {}
+        """Each loop's last failure, and when (monotonic) it was restarted after it."""
 
     async def run(self, loops: Mapping[str, Loop]) -> None:
         """Run every loop in one task group until cancelled."""
@@ -54,7 +57,7 @@ class Supervisor:
 
     async def _keep(self, name: str, loop: Loop) -> None:
         crashes: deque[float] = deque()
-        backoff = 1.0
+        backoff, waiting = FIRST_BACKOFF, False
         while True:
             started = self._clock.monotonic()
             try:
@@ -62,36 +65,41 @@ class Supervisor:
                 error: BaseException = RuntimeError(f"the {name} loop returned")
             except Exception as raised:
                 error = raised
-            steady = self._clock.monotonic() - started >= STEADY.total_seconds()
-            backoff = 1.0 if steady else min(backoff * 2, 30.0)
             if isinstance(error, StoreError):
-                log.warning("loop %s waits for the database: %s", name, error)
-                self.problems[name] = f"waiting for the database: {error}"
-            else:
-                log.error("loop %s crashed; restarting it", name, exc_info=error)
-                self._metrics.internal_errors.labels(name).inc()
-                self.problems[name] = f"crashed: {type(error).__name__}: {error}"
-                crashes.append(self._clock.monotonic())
-                while (
-                    crashes and crashes[0] < self._clock.monotonic() - CRASH_WINDOW.total_seconds()
-                ):
-                    crashes.popleft()
-                if len(crashes) >= CRASH_BUDGET:
-                    log.critical(
-                        "loop %s crashed %d times in %s; stopping", name, len(crashes), CRASH_WINDOW
-                    )
-                    self._on_fatal(name)
-                    return
-            generation = self._crashes[name] = self._crashes.get(name, 0) + 1
-            await self._clock.sleep(backoff)
-            asyncio.get_running_loop().call_later(
-                STEADY.total_seconds(), self._healed, name, generation
-            )
+                # Not a crash: the database is away (or this instance lost the lead).
+                # /healthz says so from its own ping; retry soon, without backoff, so
+                # the loop resumes within a second of the database's return.
+                if not waiting:
+                    log.warning("loop %s waits for the database: %s", name, error)
+                waiting = True
+                await self._clock.sleep(DATABASE_RETRY)
+                continue
+            waiting = False
+            steady = self._clock.monotonic() - started >= STEADY.total_seconds()
+            wait = FIRST_BACKOFF if steady else backoff
+            backoff = min(wait * 2, MAX_BACKOFF)
+            log.error("loop %s crashed; restarting it", name, exc_info=error)
+            self._metrics.internal_errors.labels(name).inc()
+            crashes.append(self._clock.monotonic())
+            while crashes and crashes[0] < self._clock.monotonic() - CRASH_WINDOW.total_seconds():
+                crashes.popleft()
+            if len(crashes) >= CRASH_BUDGET:
+                log.critical("loop %s crashed %d times in a row; giving up", name, len(crashes))
+                self._on_fatal(name)
+                return
+            problem = f"crashed: {type(error).__name__}: {error}"
+            self._failed[name] = (problem, self._clock.monotonic() + wait)
+            await self._clock.sleep(wait)
 
-    def _healed(self, name: str, generation: int) -> None:
-        # Only if the loop has not failed again since: a newer problem stays reported.
-        if self._crashes.get(name) == generation:
-            self.problems.pop(name, None)
+    @property
+    def problems(self) -> dict[str, str]:
+        """Return the loops that failed and have not run steadily since, with why."""
+        now = self._clock.monotonic()
+        return {
+            name: problem
+            for name, (problem, restarted) in self._failed.items()
+            if now - restarted < STEADY.total_seconds()
+        }
 
 
 class Health:
@@ -117,8 +125,10 @@ class Health:
         try:
             async with asyncio.timeout(self._timeout.total_seconds()):
                 await self._store.ping()
-        except (StoreError, TimeoutError) as error:
-            found.append(f"database: {error or 'no answer within ' + str(self._timeout)}")
+        except TimeoutError:
+            found.append(f"database: no answer within {self._timeout.total_seconds():g} s")
+        except StoreError as error:
+            found.append(f"database: {error}")
         stuck = self._pending()
         if stuck:
             found.append(stuck)

@@ -8,12 +8,13 @@ aiohttp application; nothing here knows HTTP routes.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import logging
 import random
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sitewatch import wiring
 from sitewatch.clock import Clock
@@ -35,12 +36,16 @@ from sitewatch.paging.notifier import Notifier
 from sitewatch.probing.scheduler import Scheduler
 from sitewatch.stats.metrics import Metrics
 from sitewatch.stats.reader import StatsReader
-from sitewatch.storage import Store
+from sitewatch.storage import Store, StoreError
 from sitewatch.storage.sqlite import InstanceLock
 from sitewatch.tickets.desk import TicketDesk
 
 Loop = Callable[[], Awaitable[None]]
 
+log = logging.getLogger(__name__)
+
+CLOSE_STEP = timedelta(seconds=5)
+"""The longest one step of shutdown may take."""
 SESSION_KEY_META = "session_signing_key"
 
 
@@ -73,16 +78,27 @@ class Service:
     _owned: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list, repr=False)
 
     async def close(self) -> None:
-        """Hand over at once (lease, membership), commit what is queued, release everything."""
-        with contextlib.suppress(Exception):
-            await self.monitor.flush()
-        await self.leadership.release()
-        await self.membership.leave()
+        """Hand over at once (lease, membership), commit what is queued, release everything.
+
+        Each step is bounded: with the database away, shutdown still ends in seconds
+        (what is queued is then lost with the process, as in a crash).
+        """
+        steps = [self.monitor.flush, self.leadership.release, self.membership.leave]
+        for step in steps:
+            try:
+                async with asyncio.timeout(CLOSE_STEP.total_seconds()):
+                    await step()
+            except (TimeoutError, StoreError) as problem:
+                log.warning("shutdown: %s did not finish: %s", step.__qualname__, problem)
         for release in reversed(self._owned):
             outcome = release()
             if outcome is not None:
                 await outcome
-        await self.store.close()
+        try:
+            async with asyncio.timeout(CLOSE_STEP.total_seconds()):
+                await self.store.close()
+        except TimeoutError:
+            log.warning("shutdown: the database connections did not close in %s", CLOSE_STEP)
         if self._lock is not None:
             self._lock.release()
 

@@ -50,7 +50,9 @@ class ApiError(web.HTTPException):
         # json.dumps escapes what is not ASCII: a message quoting a lone surrogate or a
         # control character from the request is still valid JSON.
         super().__init__(
-            text=json.dumps({"error": message}), content_type="application/json", headers=headers
+            text=json.dumps({"error": message}, separators=(",", ":")),
+            content_type="application/json",
+            headers=headers,
         )
 
 
@@ -115,7 +117,15 @@ def iso(value: datetime | None) -> str | None:
 
 async def read_body(request: web.Request, model: type[B], *, allow_empty: bool = False) -> B:
     """Read the body as a `model`, or raise a 400 (413 over 64 KiB) saying what is wrong."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.RequestPayloadError as exc:
+        # A Content-Encoding that does not decode (gzip that is not gzip), say.
+        reason = getattr(exc.__cause__, "message", None) or "it is malformed"
+        raise ApiError(400, f"the request body cannot be read: {reason}") from None
+    except ConnectionError:
+        # The client went away mid-body: nobody reads this answer, nothing is broken.
+        raise ApiError(400, "the request body ended early") from None
     if not raw.strip() and allow_empty:
         raw = b"{}"
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web import BaseRequest, Request, StreamResponse
+from aiohttp.web import BaseRequest, Request, RequestPayloadError, StreamResponse
 
 _server = logging.getLogger("sitewatch.api.server")
 
@@ -32,12 +32,11 @@ class ServerLog(logging.LoggerAdapter[logging.Logger]):
         exc = exc_info if isinstance(exc_info, BaseException) else None
         if exc_info is True:
             exc = sys.exc_info()[1]
-        if isinstance(exc, HttpProcessingError):
+        if isinstance(exc, HttpProcessingError | RequestPayloadError):
             # The client's mistake, answered 400: worth a line, not a traceback, and
             # the parser's message holds the raw bytes of the line (maybe a token).
             self.logger.info(
-                "answered %s to a request that is not valid HTTP (%s); its text is not logged",
-                exc.code,
+                "refused a request that is not valid HTTP (%s); its text is not logged",
                 type(exc).__name__,
             )
             return
@@ -49,14 +48,11 @@ class AccessLog(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         """Log a request without its query string, path values or headers."""
-        route = "(no route)"
-        if isinstance(request, Request) and request.match_info.route.resource is not None:
-            route = request.match_info.route.resource.canonical
         self.logger.info(
             '%s "%s %s" %s %s %.3fs',
             request.remote,
             request.method,
-            route,
+            _route(request),
             response.status,
             response.body_length,
             time,
@@ -66,6 +62,18 @@ class AccessLog(AbstractAccessLogger):
     def enabled(self) -> bool:
         """Tell aiohttp whether to time requests for this log."""
         return self.logger.isEnabledFor(logging.INFO)
+
+
+def _route(request: BaseRequest) -> str:
+    """Return the route pattern a request matched, or `(no route)`."""
+    if not isinstance(request, Request):
+        return "(no route)"
+    try:
+        resource = request.match_info.route.resource
+    except AssertionError:
+        # A request aiohttp refused before routing (not valid HTTP) has no match yet.
+        return "(not valid HTTP)"
+    return "(no route)" if resource is None else resource.canonical
 
 
 SERVER_OPTIONS: dict[str, Any] = {

@@ -74,7 +74,8 @@ def _key(info: ValidationInfo) -> str:
 # Times: ISO 8601 with an offset in, UTC out (pydantic writes UTC as `Z`).
 
 TIME_HINT = " (ISO 8601 with an offset)"
-_BIG_YEAR = re.compile(r"[+-]?\d{5,}")
+_BIG_YEAR = re.compile(r"[+-]?\d{5,}-")
+"""A year of five digits or more: `datetime` cannot hold it (`20261126T1000Z` is a time)."""
 
 
 def _time(value: object, info: ValidationInfo) -> datetime:

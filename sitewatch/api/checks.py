@@ -9,7 +9,16 @@ from aiohttp import web
 
 from sitewatch.api.bodies.requests import NoQuery
 from sitewatch.api.bodies.responses import CheckBody, CheckList, Health, Unhealthy
-from sitewatch.api.common import HEALTH, METRICS, SERVICE, SETTINGS, caller, read_query, respond
+from sitewatch.api.common import (
+    HEALTH,
+    METRICS,
+    SERVICE,
+    SETTINGS,
+    caller,
+    read_query,
+    respond,
+    respond_listing,
+)
 from sitewatch.outages.board import read_views
 
 log = logging.getLogger(__name__)
@@ -51,4 +60,4 @@ async def list_checks(request: web.Request) -> web.Response:
     specs = [s for s in request.app[SETTINGS].checks if who.may_act_for(s.customer)]
     async with request.app[SERVICE].store.reading() as tx:
         views = await read_views(tx, specs)
-    return respond(CheckList(checks=[CheckBody.of(v) for v in views]))
+    return await respond_listing(lambda: CheckList(checks=[CheckBody.of(v) for v in views]))

@@ -16,6 +16,7 @@ from sitewatch.api.common import (
     read_body,
     read_query,
     respond,
+    respond_listing,
     too_many,
 )
 from sitewatch.model import Principal, Window
@@ -74,8 +75,8 @@ async def list_windows(request: web.Request) -> web.Response:
         who, state=query.state, limit=query.limit, after=query.after
     )
     now = request.app[CLOCK].now()
-    return respond(
-        WindowList(
+    return await respond_listing(
+        lambda: WindowList(
             maintenance=[WindowBody.of(w, now) for w in windows],
             next=None if more is None else format_cursor(more),
         )

@@ -14,6 +14,7 @@ from sitewatch.api.common import (
     read_body,
     read_query,
     respond,
+    respond_listing,
 )
 from sitewatch.model import Outcome, TicketChange
 
@@ -23,8 +24,8 @@ async def list_tickets(request: web.Request) -> web.Response:
     caller(request, operator_only=True)
     query = read_query(request, TicketQuery)
     tickets, more = await request.app[SERVICE].tickets.page(query.state, query.limit, query.after)
-    return respond(
-        TicketList(
+    return await respond_listing(
+        lambda: TicketList(
             tickets=[TicketBody.of(t) for t in tickets],
             next=None if more is None else format_cursor(more),
         )

@@ -237,6 +237,15 @@ def test_a_page_of_1000_long_entries_is_encoded_in_well_under_a_tenth_of_a_secon
     assert len(text) > 2_000_000
 
 
+@pytest.mark.parametrize("after", [None, "MTc5NTY4NzIwMC4wMDAwMDB8MTI"])
+def test_a_listing_encoded_entry_by_entry_is_the_json_of_its_model(after: str | None) -> None:
+    items = a_page_of_1000()
+    page = TicketList(tickets=[TicketBody.of(t) for t in items[:3]], next=after)
+    expected = page.model_dump(mode="json", exclude={"next"} if after is None else None)
+    assert json.loads(page.encoded()) == expected
+    assert list(json.loads(page.encoded())) == ["tickets"] + (["next"] if after else [])
+
+
 def ten_thousand_checks() -> list[CheckView]:
     at = NOW - timedelta(minutes=5)
     status = LocationStatus(state=State.UP, since=at, last_result=ResultKind.OK, last_result_at=NOW)

@@ -44,8 +44,6 @@ from sitewatch.api.bodies.responses import (
 from sitewatch.api.bodies.stats import Stats
 from sitewatch.api.common import MAX_BODY_BYTES
 
-Schema = dict[str, Any]
-
 
 class OpenApiDocument(RootModel[dict[str, Any]]):
     """This document."""
@@ -142,6 +140,17 @@ OPERATIONS = (
 )
 
 
+ERROR_ANSWERS = {
+    400: "Invalid input: the message says which field or parameter and why.",
+    401: "Missing or unknown bearer token.",
+    403: "The token may not do this (another customer's data, or an operator-only route).",
+    404: "No such id (whatever its form).",
+    409: "The change conflicts with the current state (the message says which).",
+    413: f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+    429: "Over a limit (requests per minute, or windows not ended): wait `Retry-After` seconds.",
+}
+
+
 def build_document() -> dict[str, Any]:
     """Return the OpenAPI 3.1 document of every JSON route and /healthz."""
     return document(
@@ -157,15 +166,6 @@ def build_document() -> dict[str, Any]:
     )
 
 
-ERROR_ANSWERS = {
-    400: "Invalid input: the message says which field or parameter and why.",
-    401: "Missing or unknown bearer token.",
-    403: "The token may not do this (another customer's data, or an operator-only route).",
-    404: "No such id (whatever its form).",
-    409: "The change conflicts with the current state (the message says which).",
-    413: f"The request body is larger than {MAX_BODY_BYTES} bytes.",
-    429: "Over a limit (requests per minute, or windows not ended): wait `Retry-After` seconds.",
-}
 DOCUMENT = build_document()
 _SERVED = json.dumps(DOCUMENT)
 

@@ -35,7 +35,8 @@ class ServerLog(logging.LoggerAdapter[logging.Logger]):
         if isinstance(exc, HttpProcessingError | RequestPayloadError):
             # The client's mistake, answered 400: worth a line, not a traceback, and
             # the parser's message holds the raw bytes of the line (maybe a token).
-            self.logger.info(
+            self.logger.log(
+                min(level, logging.INFO),  # aiohttp logs a scanner's first bytes at DEBUG
                 "refused a request that is not valid HTTP (%s); its text is not logged",
                 type(exc).__name__,
             )

@@ -32,6 +32,8 @@ from sitewatch.api.common import (
     TOKENS,
     json_errors,
 )
+from sitewatch.api.limits import LIMITER, RequestLimiter
+from sitewatch.api.serverlog import SERVER_OPTIONS
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.config.settings import Settings
 from sitewatch.health import Health, HeartbeatPinger, Supervisor
@@ -69,10 +71,13 @@ def build_app(
     on_fatal: Callable[[str], None] | None = None,
 ) -> web.Application:
     """Return the whole service as one aiohttp application, not yet started."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[json_errors], handler_args=SERVER_OPTIONS
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[TOKENS] = token_book(settings)
+    app[LIMITER] = RequestLimiter(settings.limits.requests_per_minute, app[CLOCK])
     app[METRICS] = Metrics()
     app[FATAL] = []
     app[ON_FATAL] = on_fatal or (lambda loop: None)

@@ -381,6 +381,7 @@ def test_every_mistake_of_an_entry_is_listed_at_once(tmp_path: Path) -> None:
     )
     keys = sorted(line.split(" | ")[1].split(":")[0] for line in found)
     assert keys == [
+        "recurring_maintenance[0].checks[0]",
         "recurring_maintenance[0].colour",
         "recurring_maintenance[0].duration",
         "recurring_maintenance[0].kind",

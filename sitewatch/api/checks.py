@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from aiohttp import web
 
-from sitewatch.api.common import HEALTH, METRICS, SERVICE, SETTINGS, caller, iso
-from sitewatch.model import LocationStatus
-from sitewatch.outages.board import CheckView, read_views
+from sitewatch.api.bodies.requests import NoQuery
+from sitewatch.api.bodies.responses import CheckBody, CheckList, Health, Unhealthy
+from sitewatch.api.common import (
+    HEALTH,
+    METRICS,
+    SERVICE,
+    SETTINGS,
+    caller,
+    read_query,
+    respond,
+    respond_listing,
+)
+from sitewatch.outages.board import read_views
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +28,8 @@ async def healthz(request: web.Request) -> web.Response:
     """Answer 200 while every loop is alive and the database answers, else 503 with why."""
     problems = await request.app[HEALTH].problems()
     if problems:
-        return web.json_response({"status": "unhealthy", "problems": problems}, status=503)
-    return web.json_response({"status": "ok"})
+        return respond(Unhealthy(status="unhealthy", problems=problems), status=503)
+    return respond(Health(status="ok"))
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:
@@ -44,38 +53,11 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def check_json(view: CheckView) -> dict[str, Any]:
-    """Render one check for the API: its verdict, and each location's own view."""
-    verdict = view.verdict
-    last, last_at = view.last
-    return {
-        "id": view.spec.id,
-        "customer": view.spec.customer,
-        "name": view.spec.name,
-        "state": verdict.state.value,
-        "since": iso(verdict.since),
-        "last_result": last.value if last else None,
-        "last_result_at": iso(last_at),
-        "locations": {
-            location: location_json(status) for location, status in sorted(view.locations.items())
-        },
-    }
-
-
-def location_json(status: LocationStatus) -> dict[str, Any]:
-    """Render one location's status of a check."""
-    return {
-        "state": status.state.value,
-        "since": iso(status.since),
-        "last_result": status.last_result.value if status.last_result else None,
-        "last_result_at": iso(status.last_result_at),
-    }
-
-
 async def list_checks(request: web.Request) -> web.Response:
     """List checks as committed: operators see all, a customer sees its own."""
     who = caller(request)
+    read_query(request, NoQuery)
     specs = [s for s in request.app[SETTINGS].checks if who.may_act_for(s.customer)]
     async with request.app[SERVICE].store.reading() as tx:
         views = await read_views(tx, specs)
-    return web.json_response({"checks": [check_json(v) for v in views]})
+    return await respond_listing(lambda: CheckList(checks=[CheckBody.of(v) for v in views]))

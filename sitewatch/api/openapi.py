@@ -1,5 +1,11 @@
-"""The OpenAPI 3.1 document of the HTTP API, built from the domain enums so it cannot drift.
+"""The OpenAPI 3.1 document of the HTTP API, generated from its body models and one table.
 
+`OPERATIONS` says, for each route, its summary, the models it reads (body, query
+string) and answers, and the errors particular to it; every route with a token may
+also answer 400 (a malformed header or query), 401 and 429, and every route with a
+body 413 (`apidoc` adds those). The schemas are pydantic's JSON schemas of the very
+models the routes validate and answer with, so the document cannot drift from the
+code.
 `tests/test_api_openapi.py` checks that every registered route is documented and
 every documented route registered; `tests/test_api_schemathesis.py` fuzzes the
 running service against this document.
@@ -7,222 +13,163 @@ running service against this document.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
+from pydantic import RootModel
 
 from sitewatch import __version__
-from sitewatch.api.common import MAX_BODY_BYTES, MAX_LIMIT
-from sitewatch.api.schemas import TIME, Schema, enum, ref, schemas
-from sitewatch.model import (
-    TicketState,
-    WindowState,
+from sitewatch.api.apidoc import Operation, document
+from sitewatch.api.bodies.requests import (
+    Acknowledgement,
+    Declaration,
+    Resolution,
+    StatsQuery,
+    TicketQuery,
+    WindowEnd,
+    WindowQuery,
 )
+from sitewatch.api.bodies.responses import (
+    CheckList,
+    ErrorBody,
+    Health,
+    TicketDetail,
+    TicketList,
+    Unhealthy,
+    WindowBody,
+    WindowDetail,
+    WindowList,
+)
+from sitewatch.api.bodies.stats import Stats
+from sitewatch.api.common import MAX_BODY_BYTES
+
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """This document."""
+
+
+OPERATIONS = (
+    Operation(
+        "get",
+        "/healthz",
+        "Say whether every loop of this instance is alive and its database answers.",
+        (200, Health),
+        public=True,
+        also=((503, Unhealthy),),
+    ),
+    Operation("get", "/api/v1/openapi.json", "This document.", (200, OpenApiDocument), public=True),
+    Operation("get", "/api/v1/checks", "List checks (a customer sees its own).", (200, CheckList)),
+    Operation(
+        "post",
+        "/api/v1/maintenance",
+        "Declare a maintenance window.",
+        (201, WindowBody),
+        (403,),
+        body=Declaration,
+    ),
+    Operation(
+        "get",
+        "/api/v1/maintenance",
+        "List windows, latest start first (a customer sees its own).",
+        (200, WindowList),
+        query=WindowQuery,
+    ),
+    Operation(
+        "get",
+        "/api/v1/maintenance/{window_id}",
+        "Show a window with its audit trail.",
+        (200, WindowDetail),
+        (403, 404),
+    ),
+    Operation(
+        "patch",
+        "/api/v1/maintenance/{window_id}",
+        "Extend a window or end it early.",
+        (200, WindowBody),
+        (403, 404, 409),
+        body=WindowEnd,
+    ),
+    Operation(
+        "delete",
+        "/api/v1/maintenance/{window_id}",
+        "Cancel a window that has not started.",
+        (204, None),
+        (403, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/api/v1/tickets",
+        "List tickets, newest first (operators).",
+        (200, TicketList),
+        (403,),
+        query=TicketQuery,
+    ),
+    Operation(
+        "get",
+        "/api/v1/tickets/{ticket_id}",
+        "Show a ticket with its timeline (operators).",
+        (200, TicketDetail),
+        (403, 404),
+    ),
+    Operation(
+        "post",
+        "/api/v1/tickets/{ticket_id}/ack",
+        "Acknowledge a ticket as the token's operator.",
+        (200, TicketDetail),
+        (403, 404, 409),
+        body=Acknowledgement,
+        body_required=False,
+    ),
+    Operation(
+        "post",
+        "/api/v1/tickets/{ticket_id}/resolve",
+        "Resolve a ticket with a root cause.",
+        (200, TicketDetail),
+        (403, 404, 409),
+        body=Resolution,
+    ),
+    Operation(
+        "get",
+        "/api/v1/stats",
+        "Outage statistics of a period (operators).",
+        (200, Stats),
+        (403,),
+        query=StatsQuery,
+    ),
+)
+
 
 ERROR_ANSWERS = {
-    "400": "Invalid input: the message says which field and why.",
-    "401": "Missing or unknown bearer token.",
-    "403": "The token may not do this (another customer's data, or an operator-only route).",
-    "404": "No such id (whatever its form).",
-    "409": "The change conflicts with the current state (the message says which).",
-    "413": f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+    400: "Invalid input: the message says which field or parameter and why.",
+    401: "Missing or unknown bearer token.",
+    403: "The token may not do this (another customer's data, or an operator-only route).",
+    404: "No such id (whatever its form).",
+    409: "The change conflicts with the current state (the message says which).",
+    413: f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+    429: "Over a limit (requests per minute, or windows not ended): wait `Retry-After` seconds.",
 }
-
-
-def _json(schema: Schema, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _operation(
-    summary: str,
-    ok: tuple[str, str | None],
-    errors: str,
-    *,
-    body: str | None = None,
-    body_required: bool = True,
-    parameters: list[Schema] | None = None,
-    public: bool = False,
-) -> dict[str, Any]:
-    """Describe one operation: its success answer and the error codes it may give."""
-    status, schema = ok
-    responses: dict[str, Any] = {
-        status: {"description": "No content."} if schema is None else _json(ref(schema), summary)
-    }
-    for code in errors.split():
-        responses[code] = _json(ref("Error"), ERROR_ANSWERS[code])
-    operation: dict[str, Any] = {"summary": summary, "responses": responses}
-    if body is not None:
-        operation["requestBody"] = {
-            "required": body_required,
-            "content": {"application/json": {"schema": ref(body)}},
-        }
-    if parameters:
-        operation["parameters"] = parameters
-    if public:
-        operation["security"] = []
-    return operation
-
-
-def _path_id(name: str) -> Schema:
-    schema = {"type": "string", "minLength": 1}
-    return {"name": name, "in": "path", "required": True, "schema": schema, "example": "1"}
-
-
-def _query(name: str, schema: Schema, description: str, **extra: Any) -> Schema:
-    return {"name": name, "in": "query", "required": False, "schema": schema} | {
-        "description": description,
-        **extra,
-    }
-
-
-LIMIT = _query(
-    "limit",
-    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
-    "The most entries to answer.",
-)
-AFTER = _query(
-    "after",
-    {"type": "string", "minLength": 1, "maxLength": 200},
-    "Continue a list: the `next` of the previous page, as it was given.",
-)
-
-
-def _paths() -> dict[str, Any]:
-    window_id, ticket_id = [_path_id("window_id")], [_path_id("ticket_id")]
-    ticket_states = _query(
-        "state",
-        {"type": "array", "items": enum(TicketState), "minItems": 1},
-        "Only tickets in exactly these states (comma-separated).",
-        style="form",
-        explode=False,
-    )
-    window_state = _query("state", enum(WindowState), "Only windows in this state now.")
-    period = [
-        _query("since", TIME, "Start of the period (default: 30 days before until)."),
-        _query("until", TIME, "End of the period (default: now)."),
-    ]
-    return {
-        "/healthz": {
-            "get": _operation("Say that the service answers.", ("200", "Health"), "", public=True)
-        },
-        "/api/v1/openapi.json": {
-            "get": {
-                "summary": "This document.",
-                "security": [],
-                "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
-            }
-        },
-        "/api/v1/checks": {
-            "get": _operation("List checks (a customer sees its own).", ("200", "CheckList"), "401")
-        },
-        "/api/v1/maintenance": {
-            "post": _operation(
-                "Declare a maintenance window.",
-                ("201", "Window"),
-                "400 401 403 413",
-                body="Declaration",
-            ),
-            "get": _operation(
-                "List windows, latest start first (a customer sees its own).",
-                ("200", "WindowList"),
-                "400 401",
-                parameters=[window_state, LIMIT, AFTER],
-            ),
-        },
-        "/api/v1/maintenance/{window_id}": {
-            "get": _operation(
-                "Show a window with its audit trail.",
-                ("200", "WindowDetail"),
-                "401 403 404",
-                parameters=window_id,
-            ),
-            "patch": _operation(
-                "Extend a window or end it early.",
-                ("200", "Window"),
-                "400 401 403 404 409 413",
-                body="WindowEnd",
-                parameters=window_id,
-            ),
-            "delete": _operation(
-                "Cancel a window that has not started.",
-                ("204", None),
-                "401 403 404 409",
-                parameters=window_id,
-            ),
-        },
-        "/api/v1/tickets": {
-            "get": _operation(
-                "List tickets, newest first (operators).",
-                ("200", "TicketList"),
-                "400 401 403",
-                parameters=[ticket_states, LIMIT, AFTER],
-            )
-        },
-        "/api/v1/tickets/{ticket_id}": {
-            "get": _operation(
-                "Show a ticket with its timeline (operators).",
-                ("200", "TicketDetail"),
-                "401 403 404",
-                parameters=ticket_id,
-            )
-        },
-        "/api/v1/tickets/{ticket_id}/ack": {
-            "post": _operation(
-                "Acknowledge a ticket as the token's operator.",
-                ("200", "TicketDetail"),
-                "400 401 403 404 409 413",
-                body="Acknowledgement",
-                body_required=False,
-                parameters=ticket_id,
-            )
-        },
-        "/api/v1/tickets/{ticket_id}/resolve": {
-            "post": _operation(
-                "Resolve a ticket with a root cause.",
-                ("200", "TicketDetail"),
-                "400 401 403 404 409 413",
-                body="Resolution",
-                parameters=ticket_id,
-            )
-        },
-        "/api/v1/stats": {
-            "get": _operation(
-                "Outage statistics of a period (operators).",
-                ("200", "Stats"),
-                "400 401 403",
-                parameters=period,
-            )
-        },
-    }
 
 
 def build_document() -> dict[str, Any]:
     """Return the OpenAPI 3.1 document of every JSON route and /healthz."""
-    return {
-        "openapi": "3.1.0",
-        "info": {
+    return document(
+        OPERATIONS,
+        info={
             "title": "sitewatch",
             "version": __version__,
             "description": "Emergency site-down monitoring: checks, planned events, tickets.",
         },
-        "security": [{"bearer": []}],
-        "paths": _paths(),
-        "components": {
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "A customer's or an operator's token from the config.",
-                }
-            },
-            "schemas": schemas(),
-        },
-    }
+        token="A customer's or an operator's token from the config.",
+        error=ErrorBody,
+        error_answers=ERROR_ANSWERS,
+    )
 
 
 DOCUMENT = build_document()
+_SERVED = json.dumps(DOCUMENT)
 
 
 async def serve(request: web.Request) -> web.Response:
     """Answer the OpenAPI document (no token needed)."""
-    return web.json_response(DOCUMENT)
+    return web.Response(text=_SERVED, content_type="application/json")

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiohttp import web
 
-from sitewatch.api.common import CLOCK, SERVICE, ApiError, caller, parse_time, reject_unknown_query
+from sitewatch.api.bodies.requests import StatsQuery
+from sitewatch.api.bodies.stats import Stats
+from sitewatch.api.common import CLOCK, SERVICE, ApiError, caller, read_query, respond
 from sitewatch.stats.compute import DEFAULT_SPAN, Period
 from sitewatch.stats.report import as_json, period_between
 
 
 def requested_period(request: web.Request) -> Period:
     """Return the period of `?since=&until=` (default: the last 30 days), or raise a 400."""
-    reject_unknown_query(request, {"since", "until"})
+    query = read_query(request, StatsQuery)
     now = request.app[CLOCK].now()
-    raw_since, raw_until = request.query.get("since"), request.query.get("until")
-    until = now if raw_until is None else parse_time(raw_until, "until")
-    since = until - DEFAULT_SPAN if raw_since is None else parse_time(raw_since, "since")
+    until = now if query.until is None else query.until
+    since = query.since
+    if since is None:
+        try:
+            since = until - DEFAULT_SPAN
+        except OverflowError:
+            # 30 days before a time in January of year 1 is before the calendar starts.
+            since = datetime.min.replace(tzinfo=UTC)
     try:
         return period_between(since, until, now)
     except ValueError as problem:
@@ -27,4 +36,4 @@ async def show(request: web.Request) -> web.Response:
     caller(request, operator_only=True)
     period = requested_period(request)
     stats = await request.app[SERVICE].stats.read(period)
-    return web.json_response(as_json(stats))
+    return respond(Stats.model_validate(as_json(stats)))

@@ -9,14 +9,15 @@ time), and use a `{name}` placeholder only after an earlier step has extracted `
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationError
 
+from sitewatch.config.placeholders import extracted_names, placeholder_problems
 from sitewatch.config.schema import (
     Count,
     Identifier,
@@ -29,16 +30,12 @@ from sitewatch.config.schema import (
 )
 from sitewatch.config.yamlsource import (
     ConfigProblem,
-    KeyPath,
     YamlSource,
     load_yaml,
     substitute_env,
 )
 from sitewatch.model import CheckSpec, Expectation, Method, Step
 from sitewatch.probing.patterns import compile_extract, extract_problem
-
-PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
-"""`{name}` in a URL, form value, JSON string or header: a value extracted earlier."""
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -153,20 +150,23 @@ def _check(
     data, secrets, problems = substitute_env(source, environ)
     parsed, schema_problems = validate(source, data, _CheckFile, secrets)
     problems += schema_problems
-    if parsed is None:
-        return None, problems
-    if customers is not None and parsed.customer not in customers:
+    # Beyond the schema, check what can be read also when the schema failed elsewhere
+    # in the file: every problem is reported in one run.
+    raw = data if isinstance(data, dict) else {}
+    raw_steps: list[Any] = raw["steps"] if isinstance(raw.get("steps"), list) else []
+    customer = parsed.customer if parsed else raw.get("customer")
+    if customers is not None and isinstance(customer, str) and customer not in customers:
         known = ", ".join(sorted(customers)) or "none"
-        message = f"unknown customer {parsed.customer!r} (customers: {known})"
+        message = f"unknown customer {customer!r} (customers: {known})"
         problems.append(source.problem(("customer",), message))
-    extracted: dict[str, int] = {}
-    for i, step in enumerate(parsed.steps):
-        problems += _step_problems(source, i, step, secrets)
-        for name in step.extract:
-            extracted.setdefault(name, i)
-    for i in range(len(parsed.steps)):
-        problems += _placeholder_problems(source, i, extracted)
-    if problems:
+    extracted = extracted_names(raw_steps)
+    steps = parsed.steps if parsed else tuple(_valid_step(step) for step in raw_steps)
+    for i, valid in enumerate(steps):
+        if valid is not None:
+            problems += _step_problems(source, i, valid, secrets)
+    for i in range(len(raw_steps)):
+        problems += placeholder_problems(source, i, extracted)
+    if problems or parsed is None:
         return None, problems
     spec = CheckSpec(
         id=parsed.id,
@@ -181,6 +181,13 @@ def _check(
         secrets=secrets,
     )
     return spec, []
+
+
+def _valid_step(raw: Any) -> _Step | None:
+    try:
+        return _Step.model_validate(raw)
+    except ValidationError:
+        return None
 
 
 def _step_problems(
@@ -224,53 +231,6 @@ def _regex_problem(name: str, pattern: str) -> str | None:
         return f"{name!r} cannot be used as {{{name}}}: use letters, digits and _"
     # Extract patterns run on site bodies: RE2 must take them (linear time).
     return extract_problem(pattern)
-
-
-def _placeholder_problems(
-    source: YamlSource, index: int, extracted: Mapping[str, int]
-) -> list[ConfigProblem]:
-    """Check `{name}` placeholders in one step against names extracted before it.
-
-    The raw (not environment-substituted) text is checked, so that a password
-    holding braces is not mistaken for a placeholder.
-    """
-    problems: list[ConfigProblem] = []
-    step = source.data["steps"][index]
-    for path, text in _templates(step, ("steps", index)):
-        for name in PLACEHOLDER.findall(text):
-            by = extracted.get(name)
-            if by is None:
-                message = f"{{{name}}} is not extracted by any step"
-            elif by == index:
-                message = f"{{{name}}} is extracted by this step, so only later steps can use it"
-            elif by > index:
-                message = f"{{{name}}} is extracted only later, by steps[{by}]"
-            else:
-                continue
-            problems.append(source.problem(path, message))
-    return problems
-
-
-def _templates(step: dict[str, Any], at: KeyPath) -> Iterator[tuple[KeyPath, str]]:
-    """Yield every string of a raw step that may hold placeholders, with its path."""
-    for key in ("get", "post"):
-        if isinstance(step.get(key), str):
-            yield (*at, key), step[key]
-    for key in ("form", "headers"):
-        for name, value in (step.get(key) or {}).items():
-            yield (*at, key, name), value
-    yield from _json_strings(step.get("json"), (*at, "json"))
-
-
-def _json_strings(value: Any, at: KeyPath) -> Iterator[tuple[KeyPath, str]]:
-    if isinstance(value, str):
-        yield at, value
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _json_strings(item, (*at, i))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _json_strings(item, (*at, key))
 
 
 def _to_step(step: _Step) -> Step:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,9 +17,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from sitewatch.config.checks import load_checks
+from sitewatch.config.crossref import Parts, cross_reference_problems
 from sitewatch.config.notify import validate_notify_url
 from sitewatch.config.recurring import RecurringMaintenance, recurring_problems
-from sitewatch.config.schedules import ScheduleEntry, build_schedules, schedule_problems
+from sitewatch.config.schedules import ScheduleEntry, build_schedules
 from sitewatch.config.schema import (
     Count,
     PositiveDuration,
@@ -46,10 +47,8 @@ from sitewatch.config.settings import (
 from sitewatch.config.yamlsource import (
     ConfigError,
     ConfigProblem,
-    KeyPath,
     YamlSource,
     load_yaml,
-    render_key_path,
     substitute_env,
 )
 from sitewatch.model import CheckSpec
@@ -135,31 +134,28 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     problems += env_problems
     parsed, schema_problems = validate(source, data, _ConfigFile, secrets)
     problems += schema_problems
-    if parsed is not None:
-        problems += _cross_reference_problems(source, parsed)
+    # Also when the schema failed somewhere: every problem is reported in one run.
+    parts = Parts.read(data)
+    problems += cross_reference_problems(source, parts)
     checks_dir, dir_problem = _checks_dir(source, data, parsed)
     checks: tuple[CheckSpec, ...] = ()
     check_problems: list[ConfigProblem] = []
     if dir_problem:
         problems.append(dir_problem)
     else:
+        customers = _customer_ids(data, parts, parsed)
         checks, check_problems = load_checks(
             checks_dir,
-            customers=_customer_ids(data, parsed),
+            customers=customers,
             defaults=parsed.defaults if parsed else _best_effort_defaults(data),
             environ=environ,
         )
-    if parsed is not None and not dir_problem:
-        customers = {c.id for c in parsed.customers}
-        problems += recurring_problems(
-            source,
-            parsed.recurring_maintenance,
-            customers,
-            checks,
-            all_checks_loaded=not check_problems,
-        )
-    if parsed is not None:
-        problems += paging_problems(source, parsed.paging)
+        if customers is not None:
+            problems += recurring_problems(
+                source, parts.recurring, customers, checks, all_checks_loaded=not check_problems
+            )
+    if parts.paging is not None:
+        problems += paging_problems(source, parts.paging)
     problems = one_per_key(problems) + check_problems
     if problems or parsed is None:
         raise ConfigError(problems)
@@ -215,91 +211,6 @@ def _settings(
     )
 
 
-def _cross_reference_problems(source: YamlSource, parsed: _ConfigFile) -> list[ConfigProblem]:
-    """Check what the schema cannot: unique ids and tokens, known operators, order."""
-    problems = _duplicate_ids(source, "customers", [c.id for c in parsed.customers])
-    problems += _duplicate_ids(source, "operators", [o.id for o in parsed.operators])
-    problems += _shared_tokens(source, parsed.customers, parsed.operators)
-    operators = [o.id for o in parsed.operators]
-    schedules = [s.id for s in parsed.schedules]
-    problems += _duplicate_ids(source, "schedules", schedules)
-    problems += schedule_problems(source, parsed.schedules, operators)
-    problems += _escalation_problems(source, parsed.escalation, operators, schedules)
-    return problems
-
-
-def _shared_tokens(
-    source: YamlSource, customers: Sequence[Customer], operators: Sequence[Operator]
-) -> list[ConfigProblem]:
-    """Report every token that an earlier customer or operator already uses."""
-    people = [(("customers", i, "token"), c.token) for i, c in enumerate(customers)]
-    people += [(("operators", i, "token"), o.token) for i, o in enumerate(operators)]
-    problems = []
-    first_use: dict[str, KeyPath] = {}
-    for where, token in people:
-        if token in first_use:
-            message = (
-                f"the same token as {render_key_path(first_use[token])}: "
-                "every customer and operator needs a token of its own"
-            )
-            problems.append(source.problem(where, message))
-        first_use.setdefault(token, where)
-    return problems
-
-
-def _escalation_problems(
-    source: YamlSource, escalation: Escalation, operators: list[str], schedules: list[str]
-) -> list[ConfigProblem]:
-    """Check that the levels exist when needed, come in order and name known targets."""
-    problems = []
-    if operators and not escalation.levels:
-        problems.append(
-            source.problem(
-                ("escalation", "levels"), "at least one level is needed to page the operators"
-            )
-        )
-    previous = timedelta(0)
-    for i, level in enumerate(escalation.levels):
-        if level.after < previous:
-            problems.append(
-                source.problem(
-                    ("escalation", "levels", i, "after"),
-                    "must not be earlier than the level before it",
-                )
-            )
-        previous = max(previous, level.after)
-        for j, name in enumerate(level.notify):
-            if name not in operators and name not in schedules:
-                problems.append(
-                    source.problem(
-                        ("escalation", "levels", i, "notify", j),
-                        _unknown_target(name, operators, schedules),
-                    )
-                )
-    return problems
-
-
-def _unknown_target(name: str, operators: list[str], schedules: list[str]) -> str:
-    known = f"operators: {', '.join(operators) or 'none'}"
-    if not schedules:
-        return f"unknown operator {name!r} ({known})"
-    return f"unknown operator or schedule {name!r} ({known}; schedules: {', '.join(schedules)})"
-
-
-def _duplicate_ids(source: YamlSource, section: str, ids: list[str]) -> list[ConfigProblem]:
-    problems: list[ConfigProblem] = []
-    for i, value in enumerate(ids):
-        first = ids.index(value)
-        if first < i:
-            line = source.line_of((section, first, "id"))
-            problems.append(
-                source.problem(
-                    (section, i, "id"), f"duplicate id {value!r} (first used on line {line})"
-                )
-            )
-    return problems
-
-
 def _checks_dir(
     source: YamlSource, data: Any, parsed: _ConfigFile | None
 ) -> tuple[Path, ConfigProblem | None]:
@@ -312,14 +223,15 @@ def _checks_dir(
     return directory, source.problem(("checks",), f"directory {directory} does not exist")
 
 
-def _customer_ids(data: Any, parsed: _ConfigFile | None) -> Collection[str] | None:
-    """Return the configured customer ids; when the config is invalid, a best guess."""
+def _customer_ids(data: Any, parts: Parts, parsed: _ConfigFile | None) -> Collection[str] | None:
+    """Return the configured customer ids; when the config is invalid, a best guess.
+
+    None when `customers:` is not even a list: then nothing is known of them.
+    """
     if parsed is not None:
         return {customer.id for customer in parsed.customers}
-    raw = data.get("customers") if isinstance(data, dict) else None
-    if not isinstance(raw, list):
-        return None
-    return {c["id"] for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)}
+    raw = data.get("customers", []) if isinstance(data, dict) else []
+    return set(parts.known(parts.customers)) if isinstance(raw, list) else None
 
 
 def _best_effort_defaults(data: Any) -> Defaults:

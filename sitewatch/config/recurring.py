@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Self
@@ -134,9 +135,34 @@ class RecurringMaintenance(StrictModel):
         return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:8]
 
 
+@dataclass(frozen=True, slots=True)
+class Naming:
+    """What a recurring entry names, as written: a customer, and checks (None: not a string).
+
+    Read from the file, not from the validated entry, so that an entry with another
+    problem still has its names checked in the same run.
+    """
+
+    customer: str
+    checks: tuple[str | None, ...] = ()
+
+    @classmethod
+    def written(cls, raw: object) -> Naming | None:
+        """Read the names of one raw entry; None if it names no customer."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("customer"), str):
+            return None
+        checks = raw.get("checks")
+        names = (
+            tuple(c if isinstance(c, str) else None for c in checks or ())
+            if isinstance(checks, list)
+            else ()
+        )
+        return cls(raw["customer"], names)
+
+
 def recurring_problems(
     source: YamlSource,
-    entries: Sequence[RecurringMaintenance],
+    entries: Sequence[Naming | None],
     customers: Collection[str],
     checks: Sequence[CheckSpec],
     *,
@@ -146,10 +172,13 @@ def recurring_problems(
 
     When some check file has problems of its own, a check that is not found may be
     in that file: it is not reported as unknown, which would send the user hunting.
+    A None in `entries` names nothing to check; it keeps the others' places.
     """
     owner = {check.id: check.customer for check in checks}
     problems = []
     for i, entry in enumerate(entries):
+        if entry is None:
+            continue
         where: tuple[str | int, ...] = ("recurring_maintenance", i)
         if entry.customer not in customers:
             known = ", ".join(sorted(customers)) or "none"
@@ -157,7 +186,7 @@ def recurring_problems(
             problems.append(source.problem((*where, "customer"), message))
             continue
         for j, check in enumerate(entry.checks):
-            if check not in owner and not all_checks_loaded:
+            if check is None or (check not in owner and not all_checks_loaded):
                 continue
             if owner.get(check) != entry.customer:
                 whose = f"a check of customer {owner[check]}" if check in owner else "unknown"

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from sitewatch.config.schema import Identifier, StrictModel, Text
 from sitewatch.config.yamlsource import ConfigProblem, YamlSource
 from sitewatch.model import Override, Rotation, Schedule, Weekday
-from sitewatch.model.durations import parse_duration
+from sitewatch.model.durations import MAX_DURATION, parse_duration
 
 __all__ = ["ScheduleEntry", "build_schedules", "schedule_problems"]
 
@@ -44,8 +44,10 @@ def _shift(value: object) -> timedelta:
     weeks = _WEEKS.match(value) if isinstance(value, str) else None
     try:
         shift = timedelta(weeks=int(weeks.group(1))) if weeks else parse_duration(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError(message) from None
+    if shift > MAX_DURATION:
+        raise ValueError(f"a shift may be at most 36500d (100 years), got {value!r}")
     # Whole days only: hand-offs happen at one local time of day, and a day is not
     # always 24 hours long.
     if shift <= timedelta(0) or shift % timedelta(days=1):
@@ -131,12 +133,17 @@ class ScheduleEntry(StrictModel):
 
 
 def schedule_problems(
-    source: YamlSource, schedules: Sequence[ScheduleEntry], operators: Collection[str]
+    source: YamlSource, schedules: Sequence[ScheduleEntry | None], operators: Collection[str]
 ) -> list[ConfigProblem]:
-    """Check what the schema cannot: known operators, distinct ids, consistent times."""
+    """Check what the schema cannot: known operators, distinct ids, consistent times.
+
+    A None in `schedules` is an entry the schema refused: it keeps the others' places.
+    """
     problems: list[ConfigProblem] = []
     known = ", ".join(operators) or "none"
     for i, schedule in enumerate(schedules):
+        if schedule is None:
+            continue
         at = ("schedules", i)
         if schedule.id in operators:
             message = f"{schedule.id!r} is an operator id too: escalation levels name either"

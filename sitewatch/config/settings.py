@@ -81,7 +81,22 @@ def _signing_key(value: str) -> str:
     return value
 
 
-Token = Annotated[NonEmptyText, Field(repr=False)]
+MAX_TOKEN = 1024
+
+
+def _token(value: str) -> str:
+    # Never quote the value: it is a credential even when it is malformed.
+    if len(value) > MAX_TOKEN or not (value.isascii() and value.isprintable()):
+        raise ValueError(
+            f"a token must be printable ASCII, at most {MAX_TOKEN} characters: "
+            "it is sent in an HTTP header (Authorization: Bearer TOKEN)"
+        )
+    if value != value.strip():
+        raise ValueError("a token must not start or end with a space: it would never match")
+    return value
+
+
+Token = Annotated[NonEmptyText, Field(repr=False), AfterValidator(_token)]
 NotifyUrl = Annotated[str, Field(strict=True), AfterValidator(_notify_url)]
 
 

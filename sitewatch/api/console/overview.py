@@ -26,7 +26,10 @@ from sitewatch.model import Classification, TicketState, WindowState
 from sitewatch.stats.compute import DEFAULT_SPAN, Period
 
 REFRESH_SECONDS = 60
-"""The overview reloads itself this often: it holds no form that a reload would clear."""
+"""With `?refresh=on` (a wall screen's choice) the overview reloads itself this often.
+
+Off by default: a page that reloads by itself is a barrier for a screen reader
+(WCAG 2.2.1), and a reloading page keeps its session from ever going idle."""
 UNRESOLVED = (TicketState.OPEN, TicketState.ACKNOWLEDGED)
 ORDER = (Classification.EMERGENCY, Classification.OVERRUN, Classification.PLANNED)
 SHOWN = 200
@@ -80,5 +83,5 @@ async def overview(request: web.Request, visit: Visit) -> web.Response:
         customers=customers,
         prober_fault=visit.is_operator and service.faults.active,
         zone=zone_label(zone, now),
-        refresh=REFRESH_SECONDS,
+        refresh=REFRESH_SECONDS if request.query.get("refresh") == "on" else 0,
     )

@@ -10,12 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
-from tests.api_harness import Api
+from sitewatch.app import build_app
+from sitewatch.clock import FakeClock
+from sitewatch.config.loader import load_settings
+from tests.api_harness import Api, write_settings
+from tests.harness import ENV
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -82,7 +88,28 @@ class Browser:
         form = await self.get("/")
         return await self.post("/login", {"token": token, "csrf": form.csrf()})
 
-    async def submit(self, page: str, action: str, fields: dict[str, Any]) -> Answer:
+    async def submit(
+        self, page: str, action: str, fields: dict[str, str] | list[tuple[str, str]]
+    ) -> Answer:
         """GET a page, then POST `fields` to `action` with that page's CSRF token."""
         shown = await self.get(page)
-        return await self.post(action, {**fields, "csrf": shown.csrf()})
+        pairs = list(fields.items()) if isinstance(fields, dict) else list(fields)
+        return await self.post(action, [*pairs, ("csrf", shown.csrf())])
+
+
+async def start_console(
+    directory: Path,
+    aiohttp_client: AiohttpClient,
+    *,
+    acme_zone: str = "Europe/Berlin",
+    extra: str = "",
+    clock: FakeClock | None = None,
+) -> Api:
+    """Start the app like `start_api`, with acme's time zone set in the config."""
+    write_settings(directory, extra=extra)
+    path = directory / "sitewatch.yaml"
+    acme = 'name: Acme Corp, token: "${TEST_CUSTOMER_TOKEN}"'
+    path.write_text(path.read_text().replace(acme, f"{acme}, timezone: {acme_zone}"))
+    clock = clock or FakeClock()
+    settings = load_settings(path, ENV)
+    return Api(await aiohttp_client(build_app(settings, clock=clock)), clock)

@@ -40,10 +40,11 @@ async def overview(request: web.Request, visit: Visit) -> web.Response:
     """Show the checks, tickets and windows the visitor may see."""
     service, settings, now = request.app[SERVICE], request.app[SETTINGS], visit.now
     who = visit.who
+    zone = zone_of(settings, None if visit.is_operator else who.id)
     stats = await service.stats.read(Period(now - DEFAULT_SPAN, now))
     availability = {c.check: c.availability for c in stats.checks}
     checks = [
-        check_row(view, availability.get(view.spec.id), now)
+        check_row(view, availability.get(view.spec.id), zone, now)
         for view in service.board.views()
         if who.may_act_for(view.spec.customer)
     ]
@@ -66,7 +67,6 @@ async def overview(request: web.Request, visit: Visit) -> web.Response:
         for c in stats.customers
         if who.may_act_for(c.customer)
     ]
-    zone = zone_of(settings, None if visit.is_operator else who.id)
     return await page(
         request,
         visit,
@@ -75,7 +75,7 @@ async def overview(request: web.Request, visit: Visit) -> web.Response:
         checks=checks,
         counts=state_counts(checks),
         tickets=[
-            ticket_row(t, now, for_operator=visit.is_operator)
+            ticket_row(t, now, for_operator=visit.is_operator, zone=zone)
             for t in tickets
             if who.may_act_for(t.customer)
         ],

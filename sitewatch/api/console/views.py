@@ -43,14 +43,14 @@ class CheckRow:
     locations: tuple[LocationRow, ...]
 
 
-def check_row(view: CheckView, availability: float | None, now: datetime) -> CheckRow:
-    """Describe one check (times in UTC: a check is watched from everywhere)."""
+def check_row(view: CheckView, availability: float | None, zone: tzinfo, now: datetime) -> CheckRow:
+    """Describe one check, its times in the visitor's zone (UTC for operators)."""
     last, _ = view.last
     locations = tuple(
         LocationRow(
             name,
             status.state.value,
-            _maybe(status.since, UTC, now),
+            _maybe(status.since, zone, now),
             status.last_result.value if status.last_result else "-",
         )
         for name, status in sorted(view.locations.items())
@@ -60,7 +60,7 @@ def check_row(view: CheckView, availability: float | None, now: datetime) -> Che
         name=view.spec.name,
         customer=view.spec.customer,
         state=view.verdict.state.value,
-        since=_maybe(view.verdict.since, UTC, now),
+        since=_maybe(view.verdict.since, zone, now),
         last_result=last.value if last else "-",
         availability=percent(availability),
         locations=locations,
@@ -135,8 +135,10 @@ class TicketRow:
     recovered: Moment | None
 
 
-def ticket_row(ticket: Ticket, now: datetime, *, for_operator: bool) -> TicketRow:
-    """Describe one ticket; a customer's copy names no operator."""
+def ticket_row(
+    ticket: Ticket, now: datetime, *, for_operator: bool, zone: tzinfo = UTC
+) -> TicketRow:
+    """Describe one ticket; a customer's copy names no operator (and its times are local)."""
     return TicketRow(
         id=ticket.id,
         check=ticket.check,
@@ -144,10 +146,10 @@ def ticket_row(ticket: Ticket, now: datetime, *, for_operator: bool) -> TicketRo
         state=ticket.state.value,
         classification=ticket.classification.value,
         symptom=ticket.symptom.value,
-        onset=moment(ticket.onset_at, UTC, now),
-        opened=moment(ticket.opened_at, UTC, now),
+        onset=moment(ticket.onset_at, zone, now),
+        opened=moment(ticket.opened_at, zone, now),
         acknowledged_by=(ticket.acknowledged_by or "") if for_operator else "",
-        recovered=_maybe(ticket.recovered_at, UTC, now),
+        recovered=_maybe(ticket.recovered_at, zone, now),
     )
 
 

@@ -12,6 +12,7 @@ Screenshots of every page (desktop and a 390x844 phone) go to pytest's temp dir;
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from sitewatch.storage.urls import DatabaseUrl
 from tests.console_live import call, running, site_in_thread, wait_until
 from tests.harness import (
     CUSTOMER_TOKEN,
@@ -404,3 +406,41 @@ def test_logging_out_ends_the_session(page: Page, context: BrowserContext, live:
     assert "sitewatch_session" not in {c["name"] for c in context.cookies()}
     page.goto(live.url + "/windows")
     expect(page).to_have_title("Log on - sitewatch")
+
+
+# --- two instances, one database --------------------------------------------------------
+
+
+def test_a_session_cookie_from_one_instance_works_on_another(
+    browser: Browser, pg_url: DatabaseUrl, tmp_path: Path
+) -> None:
+    configs = []
+    for name in ("first", "second"):
+        config = ServiceConfig(
+            tmp_path / name, checks={"portal": logon_check("portal", "http://127.0.0.1:9")}
+        )
+        config.directory.mkdir()
+        path = config.write()
+        path.write_text(
+            path.read_text().replace('"sqlite:///sitewatch.db"', json.dumps(pg_url.url))
+        )
+        configs.append(config)
+    with running(configs[0]), running(configs[1]):
+        first, second = Live(configs[0].url), Live(configs[1].url)
+        on_first = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+        log_on(on_first.new_page(), first, CUSTOMER_TOKEN)
+        [cookie] = [c for c in on_first.cookies() if c["name"] == "sitewatch_session"]
+        on_first.close()
+
+        on_second = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+        on_second.add_cookies(
+            [{"name": cookie["name"], "value": cookie["value"], "url": second.url}]
+        )
+        page = on_second.new_page()
+        page.goto(second.url + "/")
+        expect(page).to_have_title("Overview - sitewatch")
+        window = declare(page, second, end=minute(datetime.now(UTC)) + timedelta(hours=1))
+        on_second.close()
+
+        status, shown = first.api("GET", f"/api/v1/maintenance/{window}", CUSTOMER_TOKEN)
+        assert status == 200 and shown["history"][0]["by"] == "customer:acme"

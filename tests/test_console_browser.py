@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from sitewatch.storage.urls import DatabaseUrl
 from tests.console_live import call, running, site_in_thread, wait_until
@@ -44,9 +44,13 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
-    """Launch Debian's Chromium, never a downloaded one; missing under CI is a failure."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Launch Debian's Chromium once for the module (never a downloaded browser).
+
+    Missing, it is a failure under CI and a skip elsewhere. Playwright stops with the
+    module: its sync API marks its event loop running in this thread while it lives.
+    """
     if not Path(CHROMIUM).exists():
         message = f"{CHROMIUM} is missing: scripts/install-test-deps installs Debian's chromium"
         if os.environ.get("CI") == "true":
@@ -60,7 +64,12 @@ def browser_type_launch_args() -> dict[str, Any]:
         "--disable-component-update",
         "--no-first-run",
     ]
-    return {"executable_path": CHROMIUM, "args": args, "headless": True}
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 @dataclass

@@ -206,3 +206,15 @@ async def test_a_restart_keeps_sessions_but_a_token_out_of_the_config_ends_them(
     rotated = await restart(again, tmp_path, aiohttp_client, {"TEST_GLOBEX_TOKEN": "new-token"})
     async with rotated.client.get("/", cookies=cookie) as answer:
         assert answer.status == 401 and "Your session has ended" in await answer.text()
+
+
+async def test_a_script_may_read_a_page_with_its_bearer_token_but_gets_no_cookie(
+    api: Api,
+) -> None:
+    answer = await Browser(api).get("/", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
+    assert answer.status == 200 and 'data-check="webmail"' in answer.html
+    assert "Set-Cookie" not in answer.headers or COOKIE not in answer.headers["Set-Cookie"]
+
+    refused = await Browser(api).get("/", headers={"Authorization": "Bearer not-a-token"})
+    assert refused.status == 401
+    assert "That token is not valid." in refused.text and "not-a-token" not in refused.html

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from sitewatch.api.common import CLOCK
+from sitewatch.api.common import CLOCK, TOKENS
 from sitewatch.api.console.cookies import current_session, set_session, signer
 from sitewatch.api.console.forms import BadForm, csrf_matches, read_form
-from sitewatch.api.console.logon import logon_page
+from sitewatch.api.console.logon import INVALID, logon_page
 from sitewatch.api.console.render import csrf_refusal, error_page
 from sitewatch.api.console.sessions import COOKIE
 from sitewatch.api.console.visit import Visit
@@ -49,11 +49,21 @@ async def _guarded(
     request: web.Request, handler: ConsoleHandler, operators_only: bool
 ) -> web.Response:
     now = request.app[CLOCK].now()
+    keys = signer(request)
     session = current_session(request, now)
+    header = request.headers.get("Authorization")
+    if session is None and header and request.method == "GET":
+        # A script or a dashboard may read pages with its bearer token, as the API
+        # does; it gets no cookie, and it may not post (its forms have no session).
+        who = request.app[TOKENS].authenticate(header)
+        if who is None:
+            return await logon_page(request, INVALID)
+        token = header.partition(" ")[2].strip()
+        session = keys.open(who, token, now)
+        return await handler(request, Visit(session, keys.csrf(session), now))
     if session is None:
         ended = COOKIE in request.cookies
         return await logon_page(request, "Your session has ended; log on again." if ended else "")
-    keys = signer(request)
     visit = Visit(session, keys.csrf(session), now)
     if operators_only and not visit.is_operator:
         message = "This page is for operators."

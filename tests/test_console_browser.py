@@ -209,7 +209,6 @@ def look_at(page: Page, name: str, shots: Path) -> None:
     """Check a page with axe-core and for sideways scrolling; save it at desktop and phone width."""
     for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
         page.set_viewport_size(size)  # type: ignore[arg-type]
-        page.reload()
         wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not wide, f"{name} is wider than a {size['width']}px screen"
         page.screenshot(path=shots / f"{name}{suffix}.png", full_page=True)

@@ -15,6 +15,7 @@ from sitewatch.api.console.render import page
 from sitewatch.api.console.times import zone_label, zone_of
 from sitewatch.api.console.views import (
     CustomerRow,
+    WindowRow,
     check_row,
     percent,
     state_counts,
@@ -23,7 +24,7 @@ from sitewatch.api.console.views import (
 )
 from sitewatch.api.console.visit import Visit
 from sitewatch.model import Classification, TicketState, WindowState
-from sitewatch.stats.compute import DEFAULT_SPAN, Period
+from sitewatch.stats.compute import DEFAULT_SPAN, CustomerFigures, Period
 
 REFRESH_SECONDS = 60
 """With `?refresh=on` (a wall screen's choice) the overview reloads itself this often.
@@ -49,24 +50,6 @@ async def overview(request: web.Request, visit: Visit) -> web.Response:
         if who.may_act_for(view.spec.customer)
     ]
     tickets, _ = await service.tickets.page(UNRESOLVED, SHOWN)
-    windows, _ = await service.windows.page(who, state=None, limit=SHOWN)
-    in_force = {WindowState.ACTIVE, WindowState.SCHEDULED}
-    upcoming = sorted(
-        (w for w in windows if w.state(now) in in_force), key=lambda w: (w.start, w.id)
-    )
-    customers = [
-        CustomerRow(
-            c.customer,
-            c.name,
-            percent(c.availability),
-            *(
-                c.outages[k]
-                for k in (Classification.EMERGENCY, Classification.OVERRUN, Classification.PLANNED)
-            ),
-        )
-        for c in stats.customers
-        if who.may_act_for(c.customer)
-    ]
     return await page(
         request,
         visit,
@@ -79,9 +62,24 @@ async def overview(request: web.Request, visit: Visit) -> web.Response:
             for t in tickets
             if who.may_act_for(t.customer)
         ],
-        windows=[window_row(w, zone_of(settings, w.customer), now) for w in upcoming],
-        customers=customers,
+        windows=await _in_force(request, visit),
+        customers=[_customer(c) for c in stats.customers if who.may_act_for(c.customer)],
         prober_fault=visit.is_operator and service.faults.active,
         zone=zone_label(zone, now),
         refresh=REFRESH_SECONDS if request.query.get("refresh") == "on" else 0,
     )
+
+
+async def _in_force(request: web.Request, visit: Visit) -> list[WindowRow]:
+    """Return the active and scheduled windows the visitor may see, soonest start first."""
+    desk, settings = request.app[SERVICE].windows, request.app[SETTINGS]
+    found = []
+    for state in (WindowState.ACTIVE, WindowState.SCHEDULED):
+        found += (await desk.page(visit.who, state=state, limit=SHOWN))[0]
+    found.sort(key=lambda w: (w.start, w.id))
+    return [window_row(w, zone_of(settings, w.customer), visit.now) for w in found]
+
+
+def _customer(figures: CustomerFigures) -> CustomerRow:
+    outages = (figures.outages[k] for k in ORDER)
+    return CustomerRow(figures.customer, figures.name, percent(figures.availability), *outages)

@@ -110,6 +110,8 @@ async def test_a_refused_declaration_shows_the_error_at_its_field_and_keeps_the_
     assert [f for f in ("kind", "checks", "start", "end", "note") if answer.error_of(f)] == [field]
     assert answer.value_of("note") == typed["note"]
     assert answer.value_of("end") == typed["end"]
+    if field == "start":  # what could be read is shown in UTC beside the field
+        assert "That is 2026-11-26 13:00 UTC." in answer.text
     _, listed = await console.call("GET", "/api/v1/maintenance", "customer")
     assert listed["maintenance"] == []
 

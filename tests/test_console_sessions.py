@@ -218,3 +218,9 @@ async def test_a_script_may_read_a_page_with_its_bearer_token_but_gets_no_cookie
     refused = await Browser(api).get("/", headers={"Authorization": "Bearer not-a-token"})
     assert refused.status == 401
     assert "That token is not valid." in refused.text and "not-a-token" not in refused.html
+
+
+async def test_a_reload_of_the_logon_or_logout_address_leads_to_the_overview(api: Api) -> None:
+    for path in ("/login", "/logout"):
+        answer = await Browser(api).get(path)
+        assert (answer.status, answer.headers["Location"]) == (303, "/")

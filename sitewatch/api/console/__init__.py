@@ -23,7 +23,9 @@ def add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get(STYLESHEET_PATH, stylesheet)
     router.add_get("/", console_route(overview.overview))
+    router.add_get("/login", logon.to_overview)
     router.add_post("/login", logon.login)
+    router.add_get("/logout", logon.to_overview)
     router.add_post("/logout", console_route(logon.logout))
     router.add_get("/windows", console_route(windows.list_windows))
     router.add_post("/windows", console_route(windows.declare))

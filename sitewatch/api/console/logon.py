@@ -71,3 +71,8 @@ async def logout(request: web.Request, visit: Visit) -> web.Response:
     response = redirect("/")
     clear_session(request, response)
     return response
+
+
+async def to_overview(request: web.Request) -> web.Response:
+    """Send a GET of a form's address (a reload, a bookmark) to the overview."""
+    return redirect("/")

@@ -34,6 +34,8 @@ class DeclareForm:
     end: str = ""
     note: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+    utc: dict[str, str] = field(default_factory=dict)
+    """The typed start and end in UTC, shown beside them once the form comes back."""
 
 
 def typed_declaration(visit: Visit, customer: str) -> DeclareForm:
@@ -60,6 +62,7 @@ def read_declaration(form: DeclareForm, zone: ZoneInfo) -> Declaration | None:
             form.errors["start"] = parsed
         else:
             start = parsed
+            form.utc["start"] = f"{parsed:%Y-%m-%d %H:%M} UTC"
     end = None
     if not form.end.strip():
         form.errors["end"] = "end is required: when the work will be over"
@@ -69,6 +72,7 @@ def read_declaration(form: DeclareForm, zone: ZoneInfo) -> Declaration | None:
             form.errors["end"] = parsed
         else:
             end = parsed
+            form.utc["end"] = f"{parsed:%Y-%m-%d %H:%M} UTC"
     if form.errors or end is None:
         return None
     return Declaration(

@@ -273,7 +273,7 @@ def test_an_unknown_key_is_named_with_the_keys_that_are_expected(site: Site) -> 
     assert site.problems() == [
         "config/sitewatch.yaml:3: customers[0].token: required key 'token' is missing",
         "config/sitewatch.yaml:5: customers[0].tokne: "
-        "unknown key 'tokne' (expected one of: id, name, token)",
+        "unknown key 'tokne' (expected one of: id, name, token, timezone)",
     ]
 
 

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from sitewatch.config.notify import validate_notify_url
 from sitewatch.config.recurring import RecurringMaintenance
+from sitewatch.config.schedules import ZoneName
 from sitewatch.config.schema import (
     Count,
     Duration,
@@ -167,6 +168,8 @@ class Customer(StrictModel):
     id: Identifier
     name: NonEmptyText
     token: Token
+    timezone: ZoneName = "UTC"
+    """The IANA time zone the console shows and reads this customer's times in."""
 
 
 class Operator(StrictModel):

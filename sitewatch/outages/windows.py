@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sitewatch.model import MaintenanceKind, Window, WindowState
 from sitewatch.model.durations import format_duration
@@ -15,12 +16,23 @@ CLOCK_SLACK = timedelta(seconds=60)
 MAX_NOTE = 2000
 
 
+class Field(StrEnum):
+    """The part of a request a rejection concerns (the console shows it beside that field)."""
+
+    START = "start"
+    END = "end"
+    CHECKS = "checks"
+    NOTE = "note"
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """Why a declaration or change breaks a rule; `status` is the HTTP answer."""
 
     status: int
     message: str
+    field: Field | None = None
+    """The field at fault, or None when the request as a whole is refused (403, 409, 429)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +66,20 @@ def declare(
             400,
             f"start {_iso(start)} is in the past; a planned event must be declared before "
             "it starts (omit start to begin now)",
+            Field.START,
         )
     start = max(start, now)
     unknown = sorted(set(request.checks) - set(customer_checks))
     if unknown:
         return Rejection(
-            400, f"checks {', '.join(unknown)} are not checks of customer {request.customer}"
+            400,
+            f"checks {', '.join(unknown)} are not checks of customer {request.customer}",
+            Field.CHECKS,
         )
     if rejection := _check_span(start, request.end, maximum):
         return rejection
     if len(request.note) > MAX_NOTE:
-        return Rejection(400, f"note is longer than {MAX_NOTE} characters")
+        return Rejection(400, f"note is longer than {MAX_NOTE} characters", Field.NOTE)
     return Window(
         id="",
         customer=request.customer,
@@ -91,7 +106,7 @@ def change_end(
     if state in (WindowState.ENDED, WindowState.CANCELLED):
         return Rejection(409, f"window {window.id} is {state.value}; it can no longer change")
     if end < now - CLOCK_SLACK:
-        return Rejection(400, f"end {_iso(end)} is in the past; to end it now, send now")
+        return Rejection(400, f"end {_iso(end)} is in the past; to end it now, send now", Field.END)
     end = max(end, now)
     return _check_span(window.start, end, maximum) or end
 
@@ -123,12 +138,13 @@ def config_rejection(window: Window) -> Rejection | None:
 
 def _check_span(start: datetime, end: datetime, maximum: timedelta) -> Rejection | None:
     if end <= start:
-        return Rejection(400, f"end {_iso(end)} must be after start {_iso(start)}")
+        return Rejection(400, f"end {_iso(end)} must be after start {_iso(start)}", Field.END)
     if end - start > maximum:
         return Rejection(
             400,
             f"a window may last at most {format_duration(maximum)} (maintenance_max); "
             f"this one lasts {format_duration(end - start)}",
+            Field.END,
         )
     return None
 

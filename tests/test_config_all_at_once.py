@@ -160,7 +160,7 @@ def test_every_cross_reference_is_reported_even_when_the_schema_fails_elsewhere(
         'expected "host:port" such as "127.0.0.1:8080", got \'localhost\'',
         "config/sitewatch.yaml:7: customers[1].id: duplicate id 'acme' (first used on line 4)",
         "config/sitewatch.yaml:10: customers[1].colour: "
-        "unknown key 'colour' (expected one of: id, name, token)",
+        "unknown key 'colour' (expected one of: id, name, token, timezone)",
         "config/sitewatch.yaml:13: operators[0].token: the same token as customers[0].token: "
         "every customer and operator needs a token of its own",
         "config/sitewatch.yaml:14: operators[0].notify[0]: expected an Apprise URL such as "

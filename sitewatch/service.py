@@ -33,6 +33,7 @@ from sitewatch.paging.dispatcher import Dispatcher
 from sitewatch.paging.escalator import Escalator
 from sitewatch.paging.links import AckLinks
 from sitewatch.paging.notifier import Notifier
+from sitewatch.paging.webhooks import WebhookSender
 from sitewatch.probing.scheduler import Scheduler
 from sitewatch.stats.metrics import Metrics
 from sitewatch.stats.reader import StatsReader
@@ -179,6 +180,7 @@ async def _assemble(
         metrics=metrics,
     )
     owned_notifier = wiring.notifier_for(settings) if notifier is None else None
+    hooks = WebhookSender(settings.service_secrets, timeout=settings.paging.send_timeout)
     dispatcher, escalator = wiring.build_pager_loops(
         settings,
         store=store,
@@ -188,6 +190,7 @@ async def _assemble(
         planner=planner,
         channels=channels,
         notifier=notifier or owned_notifier or wiring.notifier_for(settings),
+        hooks=hooks,
         rng=random.Random(),
     )
     service = Service(
@@ -214,6 +217,7 @@ async def _assemble(
         _lock=lock,
     )
     service._owned.append(connector.close)
+    service._owned.append(hooks.close)
     if owned_notifier is not None:
         service._owned.append(owned_notifier.close)
     ticker = Ticker(

@@ -13,10 +13,11 @@ from datetime import datetime
 
 import aiohttp
 
+from sitewatch.api.bodies.responses import TicketBody
 from sitewatch.clock import Clock
 from sitewatch.cluster.leader import Leadership
 from sitewatch.config.settings import Settings
-from sitewatch.model import Identity, Member
+from sitewatch.model import Identity, Member, Ticket
 from sitewatch.outages.board import CheckBoard
 from sitewatch.outages.faults import FaultJudge
 from sitewatch.outages.proberfault import FaultPolicy
@@ -68,7 +69,11 @@ async def build_planner(
         public_url=settings.public_url,
         ttl=settings.paging.ack_link_ttl,
     )
-    channels = Channels({o.id: o.notify for o in settings.operators}, settings.paging.fallback)
+    channels = Channels(
+        {o.id: o.notify for o in settings.operators},
+        settings.paging.fallback,
+        settings.ticket_webhooks,
+    )
     planner = Planner(
         levels=[Level(level.after, level.notify) for level in settings.escalation.levels],
         repeat_every=settings.escalation.repeat_every,
@@ -76,6 +81,7 @@ async def build_planner(
         channels=channels,
         links=links,
         secrets=settings.secrets_about,
+        document=ticket_document,
     )
     return planner, links, channels
 
@@ -103,6 +109,7 @@ def build_pager_loops(
     planner: Planner,
     channels: Channels,
     notifier: Notifier,
+    hooks: Notifier,
     rng: random.Random,
 ) -> tuple[Dispatcher, Escalator]:
     """Build the leader's two paging loops."""
@@ -110,6 +117,7 @@ def build_pager_loops(
     dispatcher = Dispatcher(
         store=store,
         notifier=notifier,
+        hooks=hooks,
         channels=channels,
         planner=planner,
         policy=RetryPolicy(paging.max_attempts, paging.retry_initial, paging.retry_max),
@@ -203,3 +211,9 @@ def gauges_for(
 def notifier_for(settings: Settings) -> AppriseNotifier:
     """Return the Apprise notifier (redacting the service's secrets from its log)."""
     return AppriseNotifier(settings.service_secrets, timeout=settings.paging.send_timeout)
+
+
+def ticket_document(ticket: Ticket) -> dict[str, object]:
+    """Return a ticket as the API shows it (the `ticket` of a webhook call): one shape."""
+    document: dict[str, object] = TicketBody.of(ticket).model_dump(mode="json")
+    return document

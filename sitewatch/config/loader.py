@@ -99,6 +99,16 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _webhook_url(value: str) -> str:
+    # Not echoed: a webhook URL often carries the help desk's token.
+    if not re.match(r"^https?://[^/\s]+\S*$", value):
+        raise ValueError("expected an absolute http:// or https:// URL to POST ticket changes to")
+    return value
+
+
+WebhookUrl = Annotated[str, Field(strict=True), AfterValidator(_webhook_url)]
+
+
 class _ConfigFile(StrictModel):
     """The keys of sitewatch.yaml, as written."""
 
@@ -123,6 +133,7 @@ class _ConfigFile(StrictModel):
     probe: Probe = Probe()
     limits: Limits = Limits()
     heartbeat: Heartbeat | None = None
+    ticket_webhooks: Annotated[tuple[WebhookUrl, ...], Field(repr=False)] = ()
 
 
 def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
@@ -178,6 +189,7 @@ def _settings(
         all_secrets.add(operator.token)
         all_secrets.update(operator.notify)
     all_secrets.update(parsed.paging.fallback)
+    all_secrets.update(parsed.ticket_webhooks)
     if parsed.paging.signing_key:
         all_secrets.add(parsed.paging.signing_key)
     service_secrets = frozenset(all_secrets)
@@ -202,6 +214,7 @@ def _settings(
         probe=parsed.probe,
         limits=parsed.limits,
         heartbeat=parsed.heartbeat,
+        ticket_webhooks=parsed.ticket_webhooks,
         checks=checks,
         schedules=build_schedules(parsed.schedules),
         recurring_maintenance=parsed.recurring_maintenance,

@@ -248,6 +248,8 @@ class Settings:
     probe: Probe = field(default_factory=Probe)
     limits: Limits = field(default_factory=Limits)
     heartbeat: Heartbeat | None = None
+    ticket_webhooks: tuple[str, ...] = field(default=(), repr=False)
+    """URLs each ticket change is POSTed to (the help desk's), through the outbox."""
     schedules: tuple[Schedule, ...] = ()
     """On-call schedules, which escalation levels may name besides operators."""
     recurring_maintenance: tuple[RecurringMaintenance, ...] = ()

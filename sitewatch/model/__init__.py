@@ -36,6 +36,7 @@ from sitewatch.model.outages import (
 )
 from sitewatch.model.pages import (
     FALLBACK,
+    WEBHOOK,
     Delivery,
     DeliveryDecision,
     DeliveryRecord,
@@ -56,6 +57,7 @@ __all__ = [
     "FALLBACK",
     "ID_PATTERN",
     "NETWORK_KINDS",
+    "WEBHOOK",
     "Cause",
     "CheckSpec",
     "Classification",

@@ -27,11 +27,26 @@ class PageKind(StrEnum):
     """Most checks fail at the network level at once: probably sitewatch's own network."""
     PROBER_OK = "prober_ok"
     """The prober fault has cleared."""
+    TICKET_OPENED = "ticket_opened"
+    """A ticket webhook call: the ticket was opened."""
+    TICKET_ACKNOWLEDGED = "ticket_acknowledged"
+    """A ticket webhook call: an operator acknowledged the ticket."""
+    TICKET_RECOVERED = "ticket_recovered"
+    """A ticket webhook call: the site is back."""
+    TICKET_RESOLVED = "ticket_resolved"
+    """A ticket webhook call: an operator resolved the ticket with a cause."""
+    TICKET_ESCALATED = "ticket_escalated"
+    """A ticket webhook call: a level was paged again, or a higher level reached."""
 
     @property
     def prefix(self) -> str:
         """Return the title prefix: `SITE DOWN`, `STILL DOWN`, `RECOVERED`, ..."""
         return self.value.replace("_", " ").upper()
+
+    @property
+    def event(self) -> str | None:
+        """Return the ticket webhook's event name (`opened`, ...), or None for a page."""
+        return self.value.removeprefix("ticket_") if self.value.startswith("ticket_") else None
 
     @property
     def escalates(self) -> bool:
@@ -54,6 +69,9 @@ class PageState(StrEnum):
 
 FALLBACK = ""
 """The `operator` of a row addressed to a fallback channel (`paging.fallback`)."""
+WEBHOOK = "#webhook"
+"""The `operator` of a row addressed to a ticket webhook (`ticket_webhooks`); no
+operator id can take this form."""
 
 
 class Target(NamedTuple):
@@ -66,6 +84,8 @@ class Target(NamedTuple):
         """Name the target for logs and timelines, never showing the URL itself."""
         if self.operator == FALLBACK:
             return f"the fallback channel (notify #{self.url_index + 1})"
+        if self.operator == WEBHOOK:
+            return f"ticket webhook #{self.url_index + 1}"
         return f"{self.operator} (notify #{self.url_index + 1})"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sitewatch.model.pages import FALLBACK, Target
+from sitewatch.model.pages import FALLBACK, WEBHOOK, Target
 
 
 class Channels:
@@ -17,9 +17,15 @@ class Channels:
     URLs carry credentials and are looked up here when a page is sent.
     """
 
-    def __init__(self, operators: Mapping[str, Sequence[str]], fallback: Sequence[str]) -> None:
+    def __init__(
+        self,
+        operators: Mapping[str, Sequence[str]],
+        fallback: Sequence[str],
+        webhooks: Sequence[str] = (),
+    ) -> None:
         self._operators = {operator: tuple(urls) for operator, urls in operators.items()}
         self._fallback = tuple(fallback)
+        self._operators[WEBHOOK] = tuple(webhooks)
 
     def __repr__(self) -> str:
         return f"Channels({len(self._operators)} operators, {len(self._fallback)} fallback)"
@@ -27,6 +33,10 @@ class Channels:
     def targets(self, operator: str) -> list[Target]:
         """Return every notify target of an operator (none if it is not configured)."""
         return [Target(operator, i) for i in range(len(self._operators.get(operator, ())))]
+
+    def webhook_targets(self) -> list[Target]:
+        """Return every ticket webhook target."""
+        return self.targets(WEBHOOK)
 
     def fallback_targets(self) -> list[Target]:
         """Return every fallback target."""

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
 from sitewatch.cluster.leader import Leadership
-from sitewatch.model import Delivery, DeliveryDecision, Page, PageState, TicketEvent
+from sitewatch.model import WEBHOOK, Delivery, DeliveryDecision, Page, PageState, TicketEvent
 from sitewatch.paging import rules
 from sitewatch.paging.channels import Channels
 from sitewatch.paging.notifier import Notifier
@@ -31,8 +31,9 @@ from sitewatch.storage import Store, StoreError, Tx
 log = logging.getLogger(__name__)
 
 POLL_EVERY = timedelta(milliseconds=500)
-LEASE = timedelta(minutes=2)
-"""How long a claimed row stays reserved: longer than one send may take."""
+LEASE = timedelta(seconds=30)
+"""How long a claimed row stays reserved: three times a send's timeout. A row claimed
+by an instance that died goes out again once this has passed."""
 CONCURRENCY = 8
 
 
@@ -44,6 +45,7 @@ class Dispatcher:
         *,
         store: Store,
         notifier: Notifier,
+        hooks: Notifier | None = None,
         channels: Channels,
         planner: Planner,
         policy: RetryPolicy,
@@ -57,6 +59,7 @@ class Dispatcher:
     ) -> None:
         self._store = store
         self._notifier = notifier
+        self._hooks = hooks or notifier
         self._channels = channels
         self._planner = planner
         self._policy = policy
@@ -71,6 +74,13 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Deliver pages until cancelled."""
+        if not self._store.shared:
+            # One instance per database file: the claims left by a crash of the last
+            # process are abandoned for certain; release them rather than wait.
+            async with self._store.transaction() as tx:
+                released = await tx.outbox.release_claims()
+            if released:
+                log.warning("%d row(s) claimed before a crash go out again now", released)
         async with asyncio.TaskGroup() as group:
             while True:
                 claimed = self._clock.monotonic()
@@ -125,7 +135,8 @@ class Dispatcher:
         if url is None:
             error = f"{page.row.target.describe()} is no longer in the configuration"
             return Delivery(False, error, permanent=True)
-        return await self._notifier.send(url, page.row.title, page.row.body, dedup_key=page.row.key)
+        sender = self._hooks if page.row.operator == WEBHOOK else self._notifier
+        return await sender.send(url, page.row.title, page.row.body, dedup_key=page.row.key)
 
     async def _record_patiently(
         self, claimant: str, page: Page, delivery: Delivery, claimed: float
@@ -195,14 +206,15 @@ class Dispatcher:
         self, page: Page, decision: DeliveryDecision, now: datetime, *, first: bool, fallbacks: int
     ) -> None:
         where = f"{page.row.title!r} to {page.row.target.describe()}"
+        counter = self._metrics.webhooks if page.row.operator == WEBHOOK else self._metrics.pages
         if decision.state is PageState.SENT:
-            self._metrics.pages.labels("sent").inc()
+            counter.labels("sent").inc()
             self._metrics.page_delivery.observe(_seconds(now - page.row.due_at))
             if first and page.onset_at is not None:
                 self._metrics.detection.observe(_seconds(now - page.onset_at))
             log.info("page %d sent: %s (%s)", page.id, where, decision.reason)
             return
-        self._metrics.pages.labels("failed").inc()
+        counter.labels("failed").inc()
         if decision.gives_up:
             self._metrics.pages_undelivered.inc()
             log.error(

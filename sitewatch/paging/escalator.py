@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sitewatch.clock import Clock
 from sitewatch.cluster.leader import Leadership
+from sitewatch.model import PageKind
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.plans import warn_unreached
 from sitewatch.stats.metrics import Metrics
@@ -69,7 +70,12 @@ class Escalator:
             for ticket in tickets:
                 plan = self._planner.escalation(ticket, planned.get(ticket.id, set()), now)
                 misses += [(ticket.id, miss) for miss in plan.unreached]
-                added += await tx.outbox.add(plan.rows, now)
+                rows = list(plan.rows)
+                for level, round_ in sorted({(row.level, row.round) for row in plan.rows}):
+                    rows += self._planner.hooks(
+                        PageKind.TICKET_ESCALATED, ticket, now, level=level, round=round_
+                    )
+                added += await tx.outbox.add(rows, now)
         for ticket_id, miss in misses:
             key = (ticket_id, miss.level, miss.round)
             if key not in self._warned:

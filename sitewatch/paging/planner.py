@@ -8,7 +8,8 @@ that causes the pages; the escalator and the dispatcher call it around theirs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -62,6 +63,7 @@ class Planner:
         channels: Channels,
         links: AckLinks,
         secrets: Callable[[str | None], frozenset[str]],
+        document: Callable[[Ticket], Mapping[str, object]] | None = None,
     ) -> None:
         self._levels = tuple(levels)
         self._repeat_every = repeat_every
@@ -70,6 +72,8 @@ class Planner:
         self._links = links
         self._secrets = secrets
         """What to redact from text about a check (`Settings.secrets_about`)."""
+        self._document = document
+        """The ticket as the API shows it (the webhook payload's `ticket`)."""
 
     def escalation(
         self, ticket: Ticket, planned: Collection[tuple[int, int]], now: datetime
@@ -117,6 +121,41 @@ class Planner:
                     PageRow(fault_subject(episode), kind, *target, text.title, text.body, now)
                 )
         return plan
+
+    def hooks(
+        self, kind: PageKind, ticket: Ticket, now: datetime, *, level: int = 0, round: int = 0
+    ) -> list[PageRow]:
+        """Return one call per ticket webhook telling of a change of the ticket.
+
+        The body is the JSON the help desk receives: the event, the ticket as it
+        stands after the change, and a key unique to the change (the same on every
+        URL and every attempt, so a repeated call is recognised).
+        """
+        event = kind.event
+        targets = self._channels.webhook_targets()
+        if event is None or not targets or self._document is None:
+            return []
+        key = f"sitewatch:{ticket.id}:{event}:{level}.{round}"
+        body = json.dumps(
+            {"event": event, "ticket": self._document(ticket), "key": key}, ensure_ascii=False
+        )
+        reason = f"ticket {ticket.id} {event}"
+        return [
+            PageRow(
+                subject=ticket_subject(ticket.id),
+                kind=kind,
+                operator=target.operator,
+                url_index=target.url_index,
+                title=event,
+                body=body,
+                due_at=now,
+                ticket_id=ticket.id,
+                level=level,
+                round=round,
+                reason=reason,
+            )
+            for target in targets
+        ]
 
     def fallback(self, page: Page, error: str, now: datetime) -> list[PageRow]:
         """Return copies of an undeliverable page for every fallback channel (none for a copy)."""

@@ -29,6 +29,8 @@ async def apply_plan(
     if plan.notice is not None:
         paged = await tx.outbox.paged_targets(ticket.id)
         rows += planner.notice(plan.notice, ticket, paged, now)
+    if plan.hook is not None:
+        rows += planner.hooks(plan.hook, ticket, now)
     return await tx.outbox.add(rows, now) if rows else 0
 
 

@@ -34,6 +34,8 @@ class PagePlan:
     stop: frozenset[PageKind] = frozenset()
     notice: PageKind | None = None
     add: Sequence[PageRow] = ()
+    hook: PageKind | None = None
+    """The ticket webhook event the change is (`ticket_opened`, ...), if any."""
     unreached: Sequence[Unreached] = field(default_factory=tuple)
     """Escalation names that reached nobody (an alarm for the log and the metric)."""
 
@@ -42,7 +44,7 @@ def on_opened(planner: Planner, ticket: Ticket, now: datetime) -> PagePlan:
     """Page the levels already due as the ticket opens (SITE DOWN to level 0)."""
     plan = planner.escalation(ticket, frozenset(), now)
     reason = "ticket opened: page every level already due"
-    return PagePlan(reason, add=plan.rows, unreached=plan.unreached)
+    return PagePlan(reason, add=plan.rows, unreached=plan.unreached, hook=PageKind.TICKET_OPENED)
 
 
 def on_recovered(ticket: Ticket) -> PagePlan:
@@ -53,20 +55,27 @@ def on_recovered(ticket: Ticket) -> PagePlan:
     repeat stopped here hears of neither. A resolved ticket pages no more.
     """
     if ticket.state is TicketState.RESOLVED:
-        return PagePlan("already resolved: a resolved outage pages no more")
+        reason = "already resolved: a resolved outage pages no more (the help desk is told)"
+        return PagePlan(reason, hook=PageKind.TICKET_RECOVERED)
     reason = "the site recovered: stop the repeats, tell everyone paged"
-    return PagePlan(reason, stop=frozenset({PageKind.STILL_DOWN}), notice=PageKind.RECOVERED)
+    return PagePlan(
+        reason,
+        stop=frozenset({PageKind.STILL_DOWN}),
+        notice=PageKind.RECOVERED,
+        hook=PageKind.TICKET_RECOVERED,
+    )
 
 
 def on_acknowledged(ticket: Ticket) -> PagePlan:
     """Stop the escalation of an acknowledged ticket (pages in flight still arrive)."""
-    return PagePlan(f"acknowledged by {ticket.acknowledged_by}: escalation stops", ESCALATING)
+    reason = f"acknowledged by {ticket.acknowledged_by}: escalation stops"
+    return PagePlan(reason, ESCALATING, hook=PageKind.TICKET_ACKNOWLEDGED)
 
 
 def on_resolved(ticket: Ticket) -> PagePlan:
     """Stop the escalation and tell everyone paged that the ticket is resolved."""
     reason = f"resolved by {ticket.resolved_by}: escalation stops, everyone paged is told"
-    return PagePlan(reason, ESCALATING, notice=PageKind.RESOLVED)
+    return PagePlan(reason, ESCALATING, notice=PageKind.RESOLVED, hook=PageKind.TICKET_RESOLVED)
 
 
 def still_wanted(kind: PageKind, ticket: Ticket | None) -> bool:

@@ -139,6 +139,12 @@ class Metrics:
             ["cause"],
             registry=r,
         )
+        self.webhooks = Counter(
+            "sitewatch_webhooks_total",
+            "Ticket webhook delivery attempts by outcome (sent, failed).",
+            ["outcome"],
+            registry=r,
+        )
         self.results_dropped = Counter(
             "sitewatch_results_dropped",
             "Probe results dropped from the queue while the database could not take them.",
@@ -163,6 +169,8 @@ class Metrics:
         )
         self.pages.labels("sent")
         self.pages.labels("failed")
+        self.webhooks.labels("sent")
+        self.webhooks.labels("failed")
         for outcome in ("sent", "failed", "skipped"):
             self.heartbeats.labels(outcome)
         self.cluster_leader.set(0)

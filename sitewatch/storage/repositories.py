@@ -260,6 +260,15 @@ class OutboxRepo(Protocol):
         """Delete up to `limit` finished rows of no ticket (prober faults) created before."""
         ...
 
+    async def release_claims(self) -> int:
+        """Release every claim at once; return how many.
+
+        Only for a database one instance uses (SQLite): the claims of a process that
+        died are then certainly abandoned, and waiting for them to expire would only
+        delay its pages.
+        """
+        ...
+
 
 class ClusterRepo(Protocol):
     """The instances sharing the database, the leader's lease, faults and shared secrets.

@@ -244,3 +244,17 @@ async def test_pruning_deletes_finished_rows_of_no_ticket_created_before_the_cut
         assert await tx.outbox.prune(T0 + MINUTE, 10) == 0
         left = sorted(p.row.subject for p in await tx.outbox.rows())
     assert left == ["prober-fault/2", "prober-fault/late", f"ticket/{ticket}"]
+
+
+async def test_releasing_every_claim_lets_a_new_claimant_take_the_rows_at_once(
+    store: Store,
+) -> None:
+    ticket = await open_ticket(store)
+    async with store.transaction() as tx:
+        await tx.outbox.add([page(ticket, due=T0)], T0)
+        [claimed] = await tx.outbox.claim(T0, 10, LEASE, "died")
+    async with store.transaction() as tx:
+        assert await tx.outbox.release_claims() == 1
+        [again] = await tx.outbox.claim(T0, 10, LEASE, "restarted")
+        assert await tx.outbox.record(claimed.id, "died", sent(T0), T0) is None
+    assert again.id == claimed.id

@@ -220,6 +220,14 @@ class PostgresOutboxRepo:
             )
         return [page_from_row(row) for row in rows]
 
+    async def release_claims(self) -> int:
+        """Release every claim at once (only safe while one instance uses the database)."""
+        return await self._sql.execute(
+            "UPDATE pages SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE state = %s AND claimed_until IS NOT NULL",
+            (_PENDING,),
+        )
+
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to `limit` finished rows of no ticket (prober faults) created before."""
         return await self._sql.execute(

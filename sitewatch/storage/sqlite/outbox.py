@@ -92,6 +92,10 @@ class SqliteOutbox:
         query = f"{_SELECT} WHERE pages.ticket_id = ? ORDER BY pages.id"
         return await self._worker.call(_pages, query, (key,))
 
+    async def release_claims(self) -> int:
+        """Release every claim at once (the one instance of this file restarted)."""
+        return await self._worker.call(_release)
+
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to `limit` finished rows of no ticket created before `before`."""
         return await self._worker.call(_prune, to_us(before), max(0, limit))
@@ -217,6 +221,15 @@ def _sent_before(conn: sqlite3.Connection, ticket: int, page_id: int) -> bool:
         (ticket, PageState.SENT.value, page_id),
     ).fetchone()
     return row is not None
+
+
+def _release(conn: sqlite3.Connection) -> int:
+    cursor = conn.execute(
+        "UPDATE pages SET claimed_until = NULL, claimant = NULL"
+        " WHERE state = ? AND claimed_until IS NOT NULL",
+        (PageState.PENDING.value,),
+    )
+    return cursor.rowcount
 
 
 def _prune(conn: sqlite3.Connection, before: int, limit: int) -> int:

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sitewatch import wiring
 from sitewatch.clock import Clock
+from sitewatch.cluster.departures import Departures
 from sitewatch.cluster.leader import Leadership
 from sitewatch.cluster.membership import Membership
 from sitewatch.cluster.retention import Retention
@@ -213,6 +214,14 @@ async def _assemble(
         results=settings.result_retention,
         history=settings.retention,
     )
+    departures = Departures(
+        store=store,
+        clock=clock,
+        leadership=leadership,
+        membership=membership,
+        recorder=recorder,
+        report=monitor.report,
+    )
     service.loops = {
         "scheduler": scheduler.run,
         "results": monitor.run,
@@ -223,6 +232,7 @@ async def _assemble(
         "escalation": escalator.run,
         "dispatcher": dispatcher.run,
         "retention": retention.run,
+        "departures": departures.run,
     }
     # Register and take the lead before the loops start, so the first results are
     # judged with this instance counted among the live ones.

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from sitewatch import __version__
+from sitewatch.api.cluster import SCHEMA as CLUSTER_SCHEMA
 from sitewatch.api.common import MAX_BODY_BYTES, MAX_LIMIT
 from sitewatch.api.schemas import TIME, Schema, enum, ref, schemas
 from sitewatch.model import (
@@ -185,6 +186,9 @@ def _paths() -> dict[str, Any]:
                 parameters=ticket_id,
             )
         },
+        "/api/v1/cluster": {
+            "get": _operation("Instances, locations, the leader.", ("200", "Cluster"), "401 403")
+        },
         "/api/v1/stats": {
             "get": _operation(
                 "Outage statistics of a period (operators).",
@@ -215,7 +219,7 @@ def build_document() -> dict[str, Any]:
                     "description": "A customer's or an operator's token from the config.",
                 }
             },
-            "schemas": schemas(),
+            "schemas": schemas() | {"Cluster": CLUSTER_SCHEMA},
         },
     }
 

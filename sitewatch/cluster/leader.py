@@ -1,10 +1,14 @@
 """The leader: one instance at a time holds the lease and does the work that must happen once.
 
-Every `lease / 3` the instance renews its lease, or takes it over once it has
-expired (the epoch rises by one at each takeover, logged with the old and new
-epoch). It trusts itself to lead only for `lease * 0.8` after its last successful
-renewal, by its own monotonic clock; the database, which fences every leader-only
-transaction by epoch, is what really keeps a paused former leader from writing.
+The holder renews its lease every `lease / 3`; every other instance tries to take
+it over every `FOLLOW_EVERY` (at most `lease / 3`), which succeeds once it has
+expired or been released (the epoch rises by one at each takeover, logged with the
+old and new epoch). So a dead leader's work resumes within `lease + FOLLOW_EVERY`
+of its last renewal, and a released lease (SIGTERM) is taken within
+`FOLLOW_EVERY`. An instance trusts itself to lead only for `lease * TRUST` after
+the start of its last successful renewal, by its own monotonic clock; the
+database, which fences every leader-only transaction by epoch, is what really
+keeps a paused former leader from writing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ log = logging.getLogger(__name__)
 
 TRUST = 0.8
 """The share of the lease after a renewal during which this instance acts as leader."""
+FOLLOW_EVERY = timedelta(seconds=1)
+"""How often an instance that does not lead tries to take the lease."""
 
 
 class Leadership:
@@ -54,10 +60,15 @@ class Leadership:
         return None
 
     async def run(self) -> None:
-        """Renew or take the lease every `lease / 3` until cancelled."""
+        """Renew the lease every `lease / 3`, or try to take it every second, until cancelled."""
         while True:
             await self.renew()
-            await self._clock.sleep(self._lease.total_seconds() / 3)
+            await self._clock.sleep(self.pause())
+
+    def pause(self) -> float:
+        """Return the seconds until the next renewal (holder) or attempt (follower)."""
+        renew = self._lease.total_seconds() / 3
+        return renew if self._held is not None else min(renew, FOLLOW_EVERY.total_seconds())
 
     async def renew(self) -> Lease | None:
         """Renew or take over the lease now; return it if this instance holds it."""

@@ -248,6 +248,10 @@ class OutboxRepo(Protocol):
         """Store an attempt's outcome if `claimant` still holds the row; the row, or None."""
         ...
 
+    async def release_claims(self, keep: str) -> int:
+        """Release every pending row's claim not made by `keep` (a new leader's, fenced)."""
+        ...
+
     async def sent_before(self, ticket_id: str, page_id: int) -> bool:
         """Tell whether another page of this ticket was sent already."""
         ...
@@ -279,6 +283,14 @@ class ClusterRepo(Protocol):
 
     async def members(self, now: datetime, lease: timedelta) -> list[Member]:
         """Return the instances seen within `lease`, by location and name."""
+        ...
+
+    async def forget(self, before: datetime) -> int:
+        """Delete the instances last seen before `before` (long dead); return how many."""
+        ...
+
+    async def lease(self) -> Lease | None:
+        """Return the lease as it stands (perhaps expired), or None if none was ever taken."""
         ...
 
     async def acquire(

@@ -77,6 +77,10 @@ class SqliteOutbox:
         """Store an attempt's outcome if `claimant` still holds the row."""
         return await self._worker.call(_record, page_id, claimant, decision, to_us(now))
 
+    async def release_claims(self, keep: str) -> int:
+        """Release every pending row's claim not made by `keep`; return how many."""
+        return await self._worker.call(_release_claims, keep)
+
     async def sent_before(self, ticket_id: str, page_id: int) -> bool:
         """Tell whether another page of this ticket was sent already."""
         key = parse_id(ticket_id)
@@ -184,6 +188,15 @@ def _claim(conn: sqlite3.Connection, now: int, limit: int, until: int, claimant:
     )
     query = f"{_SELECT} WHERE pages.id IN ({marks}) ORDER BY pages.next_attempt_at, pages.id"
     return _pages(conn, query, tuple(ids))
+
+
+def _release_claims(conn: sqlite3.Connection, keep: str) -> int:
+    cursor = conn.execute(
+        "UPDATE pages SET claimed_until = NULL, claimant = NULL"
+        " WHERE state = ? AND claimant IS NOT NULL AND claimant != ?",
+        (PageState.PENDING.value, keep),
+    )
+    return cursor.rowcount
 
 
 def _record(

@@ -22,7 +22,7 @@ import aiohttp
 
 from sitewatch.clock import Clock
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store, StoreError
+from sitewatch.storage import FencedError, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ CRASH_BUDGET = 5
 CRASH_WINDOW = timedelta(minutes=5)
 STEADY = timedelta(seconds=30)
 """A restarted loop that runs this long without crashing is healthy again."""
+DATABASE_STEADY = timedelta(seconds=2)
+"""A loop that waited for the database and runs this long again is healthy again."""
 PING_TIMEOUT = timedelta(seconds=2)
 
 Loop = Callable[[], Awaitable[None]]
@@ -64,9 +66,17 @@ class Supervisor:
                 error = raised
             steady = self._clock.monotonic() - started >= STEADY.total_seconds()
             backoff = 1.0 if steady else min(backoff * 2, 30.0)
-            if isinstance(error, StoreError):
+            wait, heal = backoff, STEADY
+            if isinstance(error, FencedError):
+                # Not a fault: this instance lost the lead; the loop idles until it leads.
+                log.info("loop %s stops leading: %s", name, error)
+                wait, heal = 1.0, timedelta(0)
+            elif isinstance(error, StoreError):
+                # Not a crash either: retry each second, and count as healthy again soon
+                # after the database answers (the contract: 200 within `lease`).
                 log.warning("loop %s waits for the database: %s", name, error)
                 self.problems[name] = f"waiting for the database: {error}"
+                wait, heal = 1.0, DATABASE_STEADY
             else:
                 log.error("loop %s crashed; restarting it", name, exc_info=error)
                 self._metrics.internal_errors.labels(name).inc()
@@ -83,9 +93,9 @@ class Supervisor:
                     self._on_fatal(name)
                     return
             generation = self._crashes[name] = self._crashes.get(name, 0) + 1
-            await self._clock.sleep(backoff)
+            await self._clock.sleep(wait)
             asyncio.get_running_loop().call_later(
-                STEADY.total_seconds(), self._healed, name, generation
+                heal.total_seconds(), self._healed, name, generation
             )
 
     def _healed(self, name: str, generation: int) -> None:

@@ -82,7 +82,7 @@ class Site:
             # As a firewall: no answer at all (kept-alive connections are cut too).
             assert request.transport is not None
             request.transport.close()
-            raise ConnectionResetError("refused")
+            raise web.HTTPServiceUnavailable  # never reaches the prober: the line is cut
         if check in self.down:
             return web.Response(status=503, text="down for everyone")
         return web.Response(text="Welcome")
@@ -146,12 +146,13 @@ class Pager:
         return [page for page in self.pages if page.title.startswith(prefix)]
 
 
-def check_yaml(check_id: str, site: Site) -> str:
+def check_yaml(check_id: str, site: Site, interval: str = "500ms") -> str:
     """Return a one-step check of the site's page for `check_id`."""
     return textwrap.dedent(f"""\
         id: {check_id}
         customer: acme
         name: Page {check_id}
+        interval: {interval}
         steps:
           - get: "{site.url}/c/{check_id}"
             expect: {{status: 200, body_contains: "Welcome"}}
@@ -220,6 +221,7 @@ class Cluster:
     pager: Pager
     checks: list[str]
     extra: str = ""
+    interval: str = "500ms"
     nodes: dict[str, Node] = field(default_factory=dict)
 
     def node(self, name: str, location: str = "east", **more: str) -> Node:
@@ -227,7 +229,7 @@ class Cluster:
         directory = self.root / name
         config = ServiceConfig(
             directory,
-            checks={check: check_yaml(check, self.site) for check in self.checks},
+            checks={check: check_yaml(check, self.site, self.interval) for check in self.checks},
             notify=self.pager.notify,
         )
         config.write()
@@ -283,13 +285,13 @@ class Cluster:
 
 @asynccontextmanager
 async def cluster_of(
-    root: Path, database: str, checks: Iterable[str], extra: str = ""
+    root: Path, database: str, checks: Iterable[str], extra: str = "", interval: str = "500ms"
 ) -> AsyncIterator[Cluster]:
     """Run a site and a pager for a cluster; stop every instance at the end."""
     site, pager = Site(), Pager()
     await site.start()
     await pager.start()
-    cluster = Cluster(root, database, site, pager, list(checks), extra)
+    cluster = Cluster(root, database, site, pager, list(checks), extra, interval)
     try:
         yield cluster
     except BaseException:

@@ -66,6 +66,7 @@ async def east_and_west(tmp_path: Path) -> tuple[MonitorRig, MonitorRig]:
     west = await monitor_rig(
         tmp_path, checks, store=east.store, clock=east.clock, location="west", quorum=Quorum()
     )
+    await east.leadership.renew()  # west's rig took the lead under the same name: take it back
     return east, west
 
 

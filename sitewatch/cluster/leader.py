@@ -19,7 +19,7 @@ from datetime import timedelta
 from sitewatch.clock import Clock
 from sitewatch.model import Lease
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store, StoreError
+from sitewatch.storage import Store, StoreError, Tx
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ class Leadership:
         self._held: Lease | None = None
         self._trusted_until = 0.0
         self.known: Lease | None = None
-        """The lease as last read, whoever holds it (for the cluster API)."""
+        """The lease as last read, whoever holds it (for the heartbeat)."""
+        self._fresh = True
+        """No renewal has committed yet in this process."""
 
     def current(self) -> Lease | None:
         """Return this instance's lease while it may act as leader, else None."""
@@ -75,9 +77,12 @@ class Leadership:
         started = self._clock.monotonic()
         try:
             async with self._store.transaction() as tx:
+                if self._fresh:
+                    await self._end_predecessor(tx)
                 lease = await tx.cluster.acquire(
                     self.instance, self._location, self._clock.now(), self._lease
                 )
+            self._fresh = False
         except StoreError as error:
             log.warning("could not renew the leader's lease: %s", error)
             self._show()
@@ -101,6 +106,17 @@ class Leadership:
             self._held = None
         self._show()
         return self.current()
+
+    async def _end_predecessor(self, tx: Tx) -> None:
+        """End a lease that a previous process of this instance's name left behind.
+
+        A restarted instance (same `--instance`) must not continue its predecessor's
+        tenure: that epoch's claims and decisions belong to a process that is gone,
+        and a new epoch is what tells them apart.
+        """
+        held = await tx.cluster.lease()
+        if held is not None and held.instance == self.instance:
+            await tx.cluster.release(held.instance, held.epoch)
 
     async def release(self) -> None:
         """Give up the lease at once (SIGTERM): another instance takes over without waiting."""

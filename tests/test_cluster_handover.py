@@ -175,3 +175,20 @@ async def test_the_instances_gauge_falls_to_zero_when_a_location_loses_its_last_
     sample = metrics.registry.get_sample_value
     assert sample("sitewatch_cluster_instances", {"location": "west"}) == 0
     assert sample("sitewatch_cluster_instances", {"location": "east"}) == 1
+
+
+async def test_a_location_coming_back_never_having_seen_the_outage_does_not_end_it(
+    tmp_path: Path,
+) -> None:
+    east, west = await east_and_west(tmp_path)
+    await east.results("portal", OK)
+    await west.results("portal", OK)  # west has it up from here on, then goes away
+    await east.clock.advance(11)
+    await fail(east, "east")  # west silent: east alone is the majority
+    outage = (await east.verdict("portal")).outage
+    assert outage is not None
+    await beat(east.store, east.clock, "east", "west")  # west is back: K is 2 again
+    await fail(east, "east", "west")  # east still failing: judged again
+    assert (await east.verdict("portal")).outage == outage
+    await east.results("portal", OK, OK)  # a real recovery ends it
+    assert (await east.verdict("portal")).outage is None

@@ -95,7 +95,8 @@ def plan(seed: int) -> Schedule:
                 check = rng.choice(ready)
                 length = rng.uniform(5, 8)
                 outages.append(Outage(check, t + 0.5, t + 0.5 + length, kind == "planned"))
-                free[check] = t + length + 4
+                # After the outage, and after its window (which ends 6 s after it).
+                free[check] = t + length + (10 if kind == "planned" else 4)
         t += rng.uniform(1.5, 3.5)
     return Schedule(outages, disruptions)
 
@@ -142,7 +143,8 @@ class History:
         self.outages: list[Outage] = []
         """The outages as they happened (start and end as carried out)."""
         self.disruptions: list[Disruption] = []
-        self.paused: set[str] = set()
+        self.away: set[str] = set()
+        """Instances paused, stopping or starting: not to be asked anything."""
         self._down: dict[str, float] = {}
 
     def now(self) -> float:
@@ -157,7 +159,7 @@ class History:
         """Return the instances running and not paused now."""
         nodes = self.cluster.nodes.values()
         return [
-            n for n in nodes if n.process and n.process.poll() is None and n.name not in self.paused
+            n for n in nodes if n.process and n.process.poll() is None and n.name not in self.away
         ]
 
     async def play(self, schedule: Schedule) -> None:
@@ -196,21 +198,21 @@ class History:
     async def disrupt(self, planned: Disruption) -> None:
         """Kill, pause or stop an instance; let it go on or start it again after a while."""
         node, start = self.cluster.nodes[planned.node], self.now()
+        self.away.add(node.name)
         if planned.how == "kill":
             node.kill()
         elif planned.how == "pause":
-            self.paused.add(node.name)
             node.signal(signal.SIGSTOP)
         else:
             node.signal(signal.SIGTERM)
         await asyncio.sleep(planned.end - planned.start)
         if planned.how == "pause":
             node.signal(signal.SIGCONT)
-            self.paused.discard(node.name)
         else:
             if planned.how == "term":
                 assert await asyncio.to_thread(node.stop) == 0, node.log()[-3000:]
             await node.start()
+        self.away.discard(node.name)
         self.disruptions.append(Disruption(node.name, planned.how, start, self.now()))
 
 

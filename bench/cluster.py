@@ -1,0 +1,276 @@
+"""Benchmark the cluster: two instances in one location, the cluster's own cost, failover times.
+
+One command, from the project root (sitewatch installed in the virtualenv, a
+PostgreSQL server at $SITEWATCH_BENCH_PG, default postgres@127.0.0.1:5432 with trust):
+    python bench/cluster.py [--checks 10000] [--interval 30] [--seconds 40] [--failovers 10]
+
+1. **CPU**: the real `sitewatch run` on PostgreSQL with N checks alone, then two
+   instances of one location sharing the same N checks (each probes its share),
+   plus a third instance with no checks at another location. Each is measured from
+   /proc over the same window; the farm counts logons (N / interval a second means
+   every check probed once per interval, by exactly one instance). The idle
+   instance's CPU is everything an instance spends when it probes nothing: the
+   membership heartbeat, the lease, the claims, the escalator, ticker and gauges.
+2. **Failover**: two instances with the default lease (10 s) and a few checks;
+   `--failovers` times kill -9 the leader and time until the other holds the lease
+   (read from the database every 20 ms) and until every check was probed again
+   after the kill; then as often SIGTERM. The stopped instance is restarted each time.
+It prints every figure and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+from control import FarmProcess, Webhook, child_setup
+from service import Policy, Workspace, cpu_seconds, free_port
+
+ADMIN = os.environ.get("SITEWATCH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class Instance:
+    """One `sitewatch run --instance NAME --location L` on the shared database."""
+
+    def __init__(self, workspace: Workspace, name: str, location: str, cpu: int | None) -> None:
+        self.name, self.location, self._cpu = name, location, cpu
+        self.port = free_port()
+        text = workspace.config.read_text().replace(str(workspace.port), str(self.port))
+        self.config = workspace.root / f"{name}.yaml"
+        self.config.write_text(text)
+        self._env = workspace.environment()
+        self._log = workspace.root / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Spawn the process, pinned to the CPU given."""
+        command = [sys.executable, "-m", "sitewatch", "run", "-c", str(self.config)]
+        command += ["--instance", self.name, "--location", self.location, "--log-level", "WARNING"]
+        cpu = self._cpu
+        with self._log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._env,
+                cwd=self.config.parent,
+                preexec_fn=lambda: child_setup(cpu),  # noqa: PLW1509 - no threads here
+            )
+
+    async def ready(self, session: aiohttp.ClientSession) -> None:
+        """Wait until /healthz answers 200."""
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert self.process is not None and self.process.poll() is None, self.tail()
+            try:
+                async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not become healthy:\n{self.tail()}")
+
+    def cpu(self) -> float:
+        """Return the CPU seconds the process used so far."""
+        assert self.process is not None
+        return cpu_seconds(self.process.pid)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Signal the process and wait for it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(60)
+
+    def tail(self) -> str:
+        """Return the end of the log."""
+        return self._log.read_text(errors="replace")[-3000:] if self._log.exists() else ""
+
+
+def new_database() -> str:
+    """Create an empty database for one phase; return its URL."""
+    name = f"sitewatch_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by `new_database`."""
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def clustered(space: Workspace, webhook: str, url: str, lease: float) -> None:
+    """Write the workspace for PostgreSQL and a cluster of instances."""
+    space.write(webhook, 10)
+    text = space.config.read_text().replace('"sqlite:///sitewatch.db"', f'"{url}"')
+    if space.count == 0:
+        text = text.replace("customers:\n", "customers: []\n")
+    space.config.write_text(text + f"cluster: {{lease: {lease}s}}\n")
+
+
+async def measure_cpu(
+    instances: list[Instance], farm: FarmProcess, warmup: float, seconds: float
+) -> dict[str, Any]:
+    """Measure each instance's CPU share and the farm's logons over one window."""
+    await asyncio.sleep(warmup)
+    cpu0, stats0, t0 = [i.cpu() for i in instances], await farm.stats(), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu1, stats1, t1 = [i.cpu() for i in instances], await farm.stats(), time.monotonic()
+    window = t1 - t0
+    return {
+        "cpu": {
+            i.name: (c1 - c0) / window for i, c0, c1 in zip(instances, cpu0, cpu1, strict=True)
+        },
+        "logons_per_s": (stats1["forms"] - stats0["forms"]) / window,
+    }
+
+
+async def cpu_phase(args: argparse.Namespace, farm: FarmProcess, hook: Webhook) -> None:
+    """One instance alone, then two sharing the checks and an idle third."""
+    session = aiohttp.ClientSession()
+    try:
+        for count in (1, 2):
+            url = new_database()
+            with tempfile.TemporaryDirectory(prefix="sitewatch-cluster-") as tmp:
+                space = Workspace(Path(tmp), args.checks, farm.ports, Policy(args.interval))
+                clustered(space, hook.url, url, 10)
+                idle_space = Workspace(Path(tmp) / "idle", 0, farm.ports, Policy(args.interval))
+                idle_space.root.mkdir()
+                clustered(idle_space, hook.url, url, 10)
+                nodes = [Instance(space, f"p{n}", "east", args.cpu) for n in range(count)]
+                if count == 2:
+                    nodes.append(Instance(idle_space, "idle", "idle", args.cpu))
+                await farm.up()
+                for node in nodes:
+                    node.start()
+                await asyncio.gather(*(node.ready(session) for node in nodes))
+                figures = await measure_cpu(nodes, farm, args.warmup, args.seconds)
+                print(f"{count} prober(s) at {args.checks} checks: {figures}", flush=True)
+                for node in nodes:
+                    node.stop()
+            drop_database(url)
+    finally:
+        await session.close()
+
+
+def lease_of(url: str) -> tuple[str, int] | None:
+    """Return the live lease's holder and epoch (database time), if any."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT instance, epoch FROM leader_lease WHERE until > clock_timestamp()"
+        ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+async def wait_for(what: str, probe: Any, within: float = 120) -> Any:
+    """Poll an async `probe` every 20 ms until it returns something true."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"gave up waiting for {what}")
+
+
+async def failover_phase(args: argparse.Namespace, farm: FarmProcess, hook: Webhook) -> None:
+    """Kill -9, then SIGTERM, the leader `--failovers` times each; time the takeovers."""
+    url, session = new_database(), aiohttp.ClientSession()
+    checks, interval = 200, 5.0
+    try:
+        with tempfile.TemporaryDirectory(prefix="sitewatch-failover-") as tmp:
+            space = Workspace(Path(tmp), checks, farm.ports, Policy(interval))
+            clustered(space, hook.url, url, args.lease)
+            nodes = {n: Instance(space, n, "east", None) for n in ("a", "b")}
+            for node in nodes.values():
+                node.start()
+            await asyncio.gather(*(node.ready(session) for node in nodes.values()))
+            for how in (signal.SIGKILL, signal.SIGTERM):
+                takeovers, resumed = [], []
+                for _ in range(args.failovers):
+                    holder, _epoch = await wait_for("a leader", lambda: _lease(url))
+                    await asyncio.sleep(args.lease / 3 + 1)  # both beating, the lease renewed
+                    dead = nodes[holder]
+                    stopped, wall = time.monotonic(), time.time()
+                    dead.process.send_signal(how)  # type: ignore[union-attr]
+                    await wait_for("the takeover", lambda h=holder: _other(url, h))
+                    takeovers.append(time.monotonic() - stopped)
+                    await wait_for(
+                        "every check probed again", lambda w=wall: _all_probed(farm, checks, w)
+                    )
+                    resumed.append(time.monotonic() - stopped)
+                    await asyncio.to_thread(dead.process.wait)  # type: ignore[union-attr]
+                    dead.start()
+                    await dead.ready(session)
+                name = how.name
+                print(
+                    f"{name}: takeover median {statistics.median(takeovers):.2f}s max"
+                    f" {max(takeovers):.2f}s; every check probed again median"
+                    f" {statistics.median(resumed):.2f}s max {max(resumed):.2f}s"
+                    f" (lease {args.lease}s, interval {interval}s);"
+                    f" all: {[f'{t:.2f}' for t in takeovers]}",
+                    flush=True,
+                )
+            for node in nodes.values():
+                node.stop()
+    finally:
+        await session.close()
+        drop_database(url)
+
+
+async def _lease(url: str) -> tuple[str, int] | None:
+    return await asyncio.to_thread(lease_of, url)
+
+
+async def _other(url: str, holder: str) -> bool:
+    lease = await _lease(url)
+    return lease is not None and lease[0] != holder
+
+
+async def _all_probed(farm: FarmProcess, checks: int, since: float) -> bool:
+    return len(await farm.probed(checks, since)) >= checks
+
+
+async def main() -> None:
+    """Run the phases asked for."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checks", type=int, default=10_000)
+    parser.add_argument("--interval", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--failovers", type=int, default=10)
+    parser.add_argument("--lease", type=float, default=10.0)
+    parser.add_argument("--cpu", type=int, default=0, help="CPU the probing instances run on")
+    parser.add_argument("--skip-cpu", action="store_true")
+    args = parser.parse_args()
+    async with aiohttp.ClientSession() as session:
+        farm, hook = FarmProcess(session), Webhook()
+        await farm.start(max(args.checks, 200), 64, 1)
+        await hook.start()
+        try:
+            if not args.skip_cpu:
+                await cpu_phase(args, farm, hook)
+            if args.failovers:
+                await failover_phase(args, farm, hook)
+        finally:
+            await hook.stop()
+            await farm.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -88,11 +88,18 @@ class Instance:
         assert self.process is not None
         return cpu_seconds(self.process.pid)
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
-        """Signal the process and wait for it."""
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> float:
+        """Signal the process and wait for it; return how long it took to exit."""
+        started = time.monotonic()
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(sig)
-            self.process.wait(60)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                print(f"{self.name} did not stop in 60 s:\n{self.tail()}", flush=True)
+                self.process.kill()
+                self.process.wait()
+        return time.monotonic() - started
 
     def tail(self) -> str:
         """Return the end of the log."""
@@ -161,8 +168,8 @@ async def cpu_phase(args: argparse.Namespace, farm: FarmProcess, hook: Webhook) 
                 await asyncio.gather(*(node.ready(session) for node in nodes))
                 figures = await measure_cpu(nodes, farm, args.warmup, args.seconds)
                 print(f"{count} prober(s) at {args.checks} checks: {figures}", flush=True)
-                for node in nodes:
-                    node.stop()
+                stops = [f"{node.name} {node.stop():.1f}s" for node in nodes]
+                print(f"stopped (SIGTERM to exit): {', '.join(stops)}", flush=True)
             drop_database(url)
     finally:
         await session.close()

@@ -34,11 +34,22 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import hotspots
 import psycopg
 from control import FarmProcess, Webhook, child_setup
 from service import Policy, Workspace, cpu_seconds, free_port
 
 ADMIN = os.environ.get("SITEWATCH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+CLUSTER_WORK = (
+    "Membership.beat",
+    "Leadership.renew",
+    "Dispatcher._claim",
+    "Escalator.tick",
+    "Ticker.tick",
+    "Departures.watch",
+)
+"""The cluster's own loops: heartbeat, lease, claims, and the leader's per-second work."""
+IDLE = ("EpollSelector.select", "select.epoll.poll")
 
 
 class Instance:
@@ -82,6 +93,12 @@ class Instance:
                 pass
             await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} did not become healthy:\n{self.tail()}")
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        assert self.process is not None
+        return self.process.pid
 
     def cpu(self) -> float:
         """Return the CPU seconds the process used so far."""
@@ -131,20 +148,36 @@ def clustered(space: Workspace, webhook: str, url: str, lease: float) -> None:
 
 
 async def measure_cpu(
-    instances: list[Instance], farm: FarmProcess, warmup: float, seconds: float
+    instances: list[Instance], farm: FarmProcess, warmup: float, seconds: float, root: Path
 ) -> dict[str, Any]:
-    """Measure each instance's CPU share and the farm's logons over one window."""
+    """Measure each instance's CPU share, the cluster loops' part of it, and the logons."""
     await asyncio.sleep(warmup)
+    spies = {i.name: hotspots.record(i.pid, seconds, root / f"{i.name}.spy", 1) for i in instances}
     cpu0, stats0, t0 = [i.cpu() for i in instances], await farm.stats(), time.monotonic()
     await asyncio.sleep(seconds)
     cpu1, stats1, t1 = [i.cpu() for i in instances], await farm.stats(), time.monotonic()
     window = t1 - t0
+    for spy in spies.values():
+        await asyncio.to_thread(spy.wait)
+    cpu = {i.name: (c1 - c0) / window for i, c0, c1 in zip(instances, cpu0, cpu1, strict=True)}
     return {
-        "cpu": {
-            i.name: (c1 - c0) / window for i, c0, c1 in zip(instances, cpu0, cpu1, strict=True)
-        },
+        "cpu": cpu,
+        "cluster_share_of_busy": {n: cluster_share(root / f"{n}.spy") for n in spies},
         "logons_per_s": (stats1["forms"] - stats0["forms"]) / window,
     }
+
+
+def cluster_share(profile: Path) -> float:
+    """Return the share of an instance's busy samples spent in the cluster's own loops."""
+    busy = cluster = 0
+    for line in profile.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or any(idle in stack.rsplit(";", 1)[-1] for idle in IDLE):
+            continue
+        busy += int(count)
+        if any(f"{work} (" in stack for work in CLUSTER_WORK):
+            cluster += int(count)
+    return cluster / busy if busy else 0.0
 
 
 async def cpu_phase(args: argparse.Namespace, farm: FarmProcess, hook: Webhook) -> None:
@@ -166,7 +199,7 @@ async def cpu_phase(args: argparse.Namespace, farm: FarmProcess, hook: Webhook) 
                 for node in nodes:
                     node.start()
                 await asyncio.gather(*(node.ready(session) for node in nodes))
-                figures = await measure_cpu(nodes, farm, args.warmup, args.seconds)
+                figures = await measure_cpu(nodes, farm, args.warmup, args.seconds, Path(tmp))
                 print(f"{count} prober(s) at {args.checks} checks: {figures}", flush=True)
                 stops = [f"{node.name} {node.stop():.1f}s" for node in nodes]
                 print(f"stopped (SIGTERM to exit): {', '.join(stops)}", flush=True)
@@ -255,6 +288,8 @@ async def _all_probed(farm: FarmProcess, checks: int, since: float) -> bool:
 
 async def main() -> None:
     """Run the phases asked for."""
+    # py-spy lives beside this Python (the virtualenv's bin), maybe not on PATH.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=10_000)
     parser.add_argument("--interval", type=float, default=30.0)

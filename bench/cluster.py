@@ -2,7 +2,8 @@
 
 One command, from the project root (sitewatch installed in the virtualenv, a
 PostgreSQL server at $SITEWATCH_BENCH_PG, default postgres@127.0.0.1:5432 with trust):
-    python bench/cluster.py [--checks 10000] [--interval 30] [--seconds 40] [--failovers 10]
+    python bench/cluster.py [--checks 10000] [--interval 30] [--seconds 40] [--repeats 3]
+                            [--failovers 10] [--skip-cpu]
 
 1. **CPU**: the real `sitewatch run` on PostgreSQL with N checks alone, then two
    instances of one location sharing the same N checks (each probes its share),
@@ -181,31 +182,55 @@ def cluster_share(profile: Path) -> float:
 
 
 async def cpu_phase(args: argparse.Namespace, farm: FarmProcess, hook: Webhook) -> None:
-    """One instance alone, then two sharing the checks and an idle third."""
-    session = aiohttp.ClientSession()
+    """One instance alone, then two sharing the checks and an idle third; `--repeats` times."""
+    ratios, shares, idle = [], [], []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(args.repeats):
+            alone = await cpu_run(args, farm, hook, session, 1)
+            pair = await cpu_run(args, farm, hook, session, 2)
+            ratios.append(max(pair["cpu"]["p0"], pair["cpu"]["p1"]) / alone["cpu"]["p0"])
+            shares += [pair["cluster_share_of_busy"][n] for n in ("p0", "p1")]
+            idle.append(pair["cpu"]["idle"])
+    print(
+        f"median of {args.repeats}: each of two / one alone x{statistics.median(ratios):.3f}"
+        f" (all {[f'{r:.3f}' for r in ratios]}); cluster loops"
+        f" {100 * statistics.median(shares):.2f} % of an instance's busy samples"
+        f" (max {100 * max(shares):.2f} %); an instance with no checks"
+        f" {1000 * statistics.median(idle):.1f} ms CPU/s",
+        flush=True,
+    )
+
+
+async def cpu_run(
+    args: argparse.Namespace,
+    farm: FarmProcess,
+    hook: Webhook,
+    session: aiohttp.ClientSession,
+    count: int,
+) -> dict[str, Any]:
+    """Run `count` probing instances (and an idle one beside a pair); measure them."""
+    url = new_database()
     try:
-        for count in (1, 2):
-            url = new_database()
-            with tempfile.TemporaryDirectory(prefix="sitewatch-cluster-") as tmp:
-                space = Workspace(Path(tmp), args.checks, farm.ports, Policy(args.interval))
-                clustered(space, hook.url, url, 10)
-                idle_space = Workspace(Path(tmp) / "idle", 0, farm.ports, Policy(args.interval))
-                idle_space.root.mkdir()
-                clustered(idle_space, hook.url, url, 10)
-                nodes = [Instance(space, f"p{n}", "east", args.cpu) for n in range(count)]
-                if count == 2:
-                    nodes.append(Instance(idle_space, "idle", "idle", args.cpu))
-                await farm.up()
-                for node in nodes:
-                    node.start()
-                await asyncio.gather(*(node.ready(session) for node in nodes))
-                figures = await measure_cpu(nodes, farm, args.warmup, args.seconds, Path(tmp))
-                print(f"{count} prober(s) at {args.checks} checks: {figures}", flush=True)
-                stops = [f"{node.name} {node.stop():.1f}s" for node in nodes]
-                print(f"stopped (SIGTERM to exit): {', '.join(stops)}", flush=True)
-            drop_database(url)
+        with tempfile.TemporaryDirectory(prefix="sitewatch-cluster-") as tmp:
+            space = Workspace(Path(tmp), args.checks, farm.ports, Policy(args.interval))
+            clustered(space, hook.url, url, 10)
+            idle_space = Workspace(Path(tmp) / "idle", 0, farm.ports, Policy(args.interval))
+            idle_space.root.mkdir()
+            clustered(idle_space, hook.url, url, 10)
+            nodes = [Instance(space, f"p{n}", "east", args.cpu) for n in range(count)]
+            if count == 2:
+                nodes.append(Instance(idle_space, "idle", "idle", args.cpu))
+            await farm.up()
+            for node in nodes:
+                node.start()
+            await asyncio.gather(*(node.ready(session) for node in nodes))
+            figures = await measure_cpu(nodes, farm, args.warmup, args.seconds, Path(tmp))
+            print(f"{count} prober(s) at {args.checks} checks: {figures}", flush=True)
+            stops = [f"{node.name} {node.stop():.1f}s" for node in nodes]
+            print(f"stopped (SIGTERM to exit): {', '.join(stops)}", flush=True)
+            return figures
     finally:
-        await session.close()
+        drop_database(url)
 
 
 def lease_of(url: str) -> tuple[str, int] | None:
@@ -296,6 +321,7 @@ async def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--failovers", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3, help="CPU runs, alone and paired")
     parser.add_argument("--lease", type=float, default=10.0)
     parser.add_argument("--cpu", type=int, default=0, help="CPU the probing instances run on")
     parser.add_argument("--skip-cpu", action="store_true")

@@ -30,7 +30,7 @@ CRASH_BUDGET = 5
 CRASH_WINDOW = timedelta(minutes=5)
 STEADY = timedelta(seconds=30)
 """A restarted loop that runs this long without crashing is healthy again."""
-DATABASE_STEADY = timedelta(seconds=2)
+DATABASE_STEADY = timedelta(seconds=1)
 """A loop that waited for the database and runs this long again is healthy again."""
 PING_TIMEOUT = timedelta(seconds=2)
 

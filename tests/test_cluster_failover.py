@@ -64,33 +64,43 @@ async def test_two_instances_open_one_ticket_and_send_one_site_down_then_fail_ov
         [ticket] = await tickets_of(a)
         assert len(cluster.pager.titled("SITE DOWN")) == 1
 
-        # Kill -9 the leader mid-escalation: a new leader within lease + 2 s, and
-        # the rounds go on, each sent once but perhaps the one in flight.
-        nodes = {"a": a, "b": b}
-        dead, survivor = nodes[leader], nodes["b" if leader == "a" else "a"]
-        killed = time.monotonic()
-        dead.kill()
-        new, new_epoch = await cluster.leader(other_than=leader)
-        took = time.monotonic() - killed
-        assert new == survivor.name and new_epoch > epoch
-        assert took < LEASE + 2, f"takeover after {took:.2f}s"
-        before = len(still_down_rounds(cluster))
-        await until("escalation goes on", lambda: _at_least(cluster, before + 2))
-        rounds = still_down_rounds(cluster)
-        repeated = [line for line in set(rounds) if rounds.count(line) > 1]
-        assert len(repeated) <= 1, rounds
+        survivor = await kill_the_leader_mid_escalation(cluster, leader, epoch)
         assert [t["id"] for t in await tickets_of(survivor)] == [ticket["id"]]
-
-        # SIGTERM of the new leader hands over at once to a restarted instance.
-        again = cluster.node("c")
-        await cluster.start(again)
-        stopped = time.monotonic()
-        survivor.signal(signal.SIGTERM)
-        taken, _ = await cluster.leader(other_than=new)
-        handover = time.monotonic() - stopped
-        assert taken == "c" and handover < 2, f"SIGTERM hand-over took {handover:.2f}s"
-        assert survivor.stop() == 0
+        await stop_the_leader_with_sigterm(cluster, survivor)
         assert len(cluster.pager.titled("SITE DOWN")) == 1
+
+
+async def kill_the_leader_mid_escalation(cluster: Cluster, leader: str, epoch: int) -> Node:
+    """Kill -9 the leader: a new one within lease + 2 s, the rounds go on; return it.
+
+    Each round is sent once, but perhaps the one in flight at the kill.
+    """
+    dead = cluster.nodes[leader]
+    survivor = next(node for name, node in cluster.nodes.items() if name != leader)
+    killed = time.monotonic()
+    dead.kill()
+    new, new_epoch = await cluster.leader(other_than=leader)
+    took = time.monotonic() - killed
+    assert new == survivor.name and new_epoch > epoch
+    assert took < LEASE + 2, f"takeover after {took:.2f}s"
+    before = len(still_down_rounds(cluster))
+    await until("escalation goes on", lambda: _at_least(cluster, before + 2))
+    rounds = still_down_rounds(cluster)
+    repeated = [line for line in set(rounds) if rounds.count(line) > 1]
+    assert len(repeated) <= 1, rounds
+    return survivor
+
+
+async def stop_the_leader_with_sigterm(cluster: Cluster, leader: Node) -> None:
+    """Stop the leader with SIGTERM: a freshly started instance leads within 2 s."""
+    again = cluster.node("c")
+    await cluster.start(again)
+    stopped = time.monotonic()
+    leader.signal(signal.SIGTERM)
+    taken, _ = await cluster.leader(other_than=leader.name)
+    handover = time.monotonic() - stopped
+    assert taken == "c" and handover < 2, f"SIGTERM hand-over took {handover:.2f}s"
+    assert leader.stop() == 0
 
 
 async def _shared(node: Node) -> bool | None:

@@ -108,14 +108,16 @@ class Leadership:
         return self.current()
 
     async def _end_predecessor(self, tx: Tx) -> None:
-        """End a lease that a previous process of this instance's name left behind.
+        """End a lease that a previous process left behind, so that a new epoch starts now.
 
         A restarted instance (same `--instance`) must not continue its predecessor's
         tenure: that epoch's claims and decisions belong to a process that is gone,
-        and a new epoch is what tells them apart.
+        and a new epoch is what tells them apart. On a database that only this
+        process may use (SQLite, under its lock), whoever holds the lease is gone:
+        waiting for it to expire would only delay the pages after a restart.
         """
         held = await tx.cluster.lease()
-        if held is not None and held.instance == self.instance:
+        if held is not None and (held.instance == self.instance or not self._store.shared):
             await tx.cluster.release(held.instance, held.epoch)
 
     async def release(self) -> None:

@@ -8,11 +8,11 @@ members change, and handed to the scheduler.
 Hand-over bounds (docs/cluster.md, "Sharing the checks"): when an instance joins,
 the others keep probing its share until their next beat, so a check may be probed
 twice for up to `BEAT_EVERY`, never left out. When one dies, the others see it
-gone within `lease + BEAT_EVERY` of its last beat and take its checks at once if
+gone within `lease + BEAT_EVERY` of its last beat and probe its checks at once if
 one of their slots may have been missed, else at their next slot (the phase is the
-same on every instance), so no check waits longer than `lease + BEAT_EVERY` plus
-one interval from the death; on SIGTERM it deregisters, and the wait is
-`BEAT_EVERY` plus one interval at most.
+same on every instance), so no check waits longer than the later of
+`lease + BEAT_EVERY` and one interval from the death; on SIGTERM it deregisters,
+and the wait is the later of `BEAT_EVERY` and one interval.
 """
 
 from __future__ import annotations

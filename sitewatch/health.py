@@ -22,7 +22,7 @@ import aiohttp
 
 from sitewatch.clock import Clock
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store, StoreError
+from sitewatch.storage import FencedError, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,9 @@ class Supervisor:
                 # Not a crash: the database is away (or this instance lost the lead).
                 # /healthz says so from its own ping; retry soon, without backoff, so
                 # the loop resumes within a second of the database's return.
-                if not waiting:
+                if not waiting and isinstance(error, FencedError):
+                    log.info("loop %s stops leading: %s", name, error)
+                elif not waiting:
                     log.warning("loop %s waits for the database: %s", name, error)
                 waiting = True
                 await self._clock.sleep(DATABASE_RETRY)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sitewatch import wiring
 from sitewatch.clock import Clock
+from sitewatch.cluster.departures import Departures
 from sitewatch.cluster.leader import Leadership
 from sitewatch.cluster.membership import Membership
 from sitewatch.cluster.retention import Retention
@@ -233,6 +234,14 @@ async def _assemble(
         results=settings.result_retention,
         history=settings.retention,
     )
+    departures = Departures(
+        store=store,
+        clock=clock,
+        leadership=leadership,
+        membership=membership,
+        recorder=recorder,
+        report=monitor.report,
+    )
     service.loops = {
         "scheduler": scheduler.run,
         "results": monitor.run,
@@ -243,6 +252,7 @@ async def _assemble(
         "escalation": escalator.run,
         "dispatcher": dispatcher.run,
         "retention": retention.run,
+        "departures": departures.run,
     }
     # Register and take the lead before the loops start, so the first results are
     # judged with this instance counted among the live ones.

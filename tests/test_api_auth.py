@@ -39,6 +39,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /api/v1/tickets/{ticket}/ack": OPERATORS,
     "POST /api/v1/tickets/{ticket}/resolve": OPERATORS,
     "GET /api/v1/stats": OPERATORS,
+    "GET /api/v1/cluster": OPERATORS,
 }
 
 

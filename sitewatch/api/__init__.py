@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sitewatch.api import ack, checks, console, maintenance, openapi, stats, tickets
+from sitewatch.api import ack, checks, cluster, console, maintenance, openapi, stats, tickets
 
 
 def add_routes(app: web.Application) -> None:
@@ -23,6 +23,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/tickets/{ticket_id}/ack", tickets.acknowledge)
     app.router.add_post("/api/v1/tickets/{ticket_id}/resolve", tickets.resolve)
     app.router.add_get("/api/v1/stats", stats.show)
+    app.router.add_get("/api/v1/cluster", cluster.show)
     console.add_routes(app)
     app.router.add_get("/ack/{token}", ack.show)
     app.router.add_post("/ack/{token}", ack.acknowledge)

@@ -42,6 +42,7 @@ from sitewatch.api.bodies.responses import (
     WindowList,
 )
 from sitewatch.api.bodies.stats import Stats
+from sitewatch.api.cluster import ClusterBody
 from sitewatch.api.common import MAX_BODY_BYTES
 
 
@@ -60,6 +61,14 @@ OPERATIONS = (
     ),
     Operation("get", "/api/v1/openapi.json", "This document.", (200, OpenApiDocument), public=True),
     Operation("get", "/api/v1/checks", "List checks (a customer sees its own).", (200, CheckList)),
+    Operation(
+        "get",
+        "/api/v1/cluster",
+        "Show the live instances, their locations and the leader (operators).",
+        (200, ClusterBody),
+        (403,),
+        also=((503, ErrorBody),),
+    ),
     Operation(
         "post",
         "/api/v1/maintenance",

@@ -2,7 +2,8 @@
 
 Raw results go after `result_retention`; resolved tickets (with their timelines and
 outbox rows), ended windows, outages without a ticket and finished prober-fault
-pages go after `retention`. Open tickets are never pruned. Each batch is its own
+pages go after `retention`; the rows of instances silent for an hour (killed ones
+never deregister) go too. Open tickets are never pruned. Each batch is its own
 short transaction, so pruning a large backlog never holds the writer for long.
 """
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 BATCH = 5_000
 """Rows per pruning transaction."""
 EVERY = timedelta(hours=1)
+FORGET_INSTANCES = timedelta(hours=1)
+"""How long the row of an instance that stopped beating is kept (killed ones never leave)."""
 
 
 class Retention:
@@ -57,6 +60,7 @@ class Retention:
             ("windows", lambda tx, before, n: tx.windows.prune_ended(before, n), history),
             ("outages", lambda tx, before, n: tx.outages.prune(before, n), history),
             ("pages", lambda tx, before, n: tx.outbox.prune(before, n), history),
+            ("instances", lambda tx, before, n: tx.cluster.forget(before), now - FORGET_INSTANCES),
         ]
         pruned = {}
         for name, step, before in steps:

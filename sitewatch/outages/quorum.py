@@ -5,7 +5,8 @@ must vote (the quorum) for an outage to start; its onset is the earliest moment 
 which K of them were failing at once. An outage whose onset lies inside a covering
 planned event is planned; one still open at the event's end plus grace overruns.
 It ends when a location's recovery leaves fewer than K live locations with the
-check down. See docs/architecture.md, "Outages across locations".
+check down (a location that comes back with the check up since before the onset
+has not recovered: it never saw the outage). See docs/architecture.md, "Outages across locations".
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def judge(
             return _start(starting[k - 1], len(starting), k, quorum, windows, grace, at)
         return VerdictDecision(_without_outage(verdict, votes, at))
     down = sum(1 for vote in votes if vote.down)
-    if down < k:
+    if down < k and any(_recovered(vote, outage.onset) for vote in votes):
         reason = f"{down} location(s) still have it down, fewer than the quorum ({k})"
         ended = Transition(TransitionKind.ENDED, at, outage, reason)
         return VerdictDecision(Verdict(State.UP, at, None), (ended,), reason)
@@ -195,6 +196,17 @@ def _start(
         decision.verdict, [decisive], quorum=Quorum(1), windows=windows, grace=grace, now=at
     )
     return VerdictDecision(later.verdict, (started, *later.transitions), reason)
+
+
+def _recovered(vote: Vote, onset: datetime) -> bool:
+    """Tell whether a location has the check up again since the outage began.
+
+    A location up since before the onset never saw the outage: it was away (its
+    instances dead) and came back, raising K. That is no recovery, and must not end
+    an outage that the locations that stayed have down.
+    """
+    status = vote.status
+    return status.state is State.UP and (status.since is None or status.since >= onset)
 
 
 def _without_outage(verdict: Verdict, votes: Sequence[Vote], at: datetime) -> Verdict:

@@ -1,12 +1,15 @@
 """The dispatcher: on the leader, delivers due outbox rows, retries them, falls back.
 
 Every `poll_every` it claims due rows up to its free slots, in a fenced transaction
-(rows another claimant holds are skipped; a claim lasts `lease`). Each row is sent
-in its own task and its outcome recorded in its own transaction, which only the
-claimant that still holds the row may write. A row whose claim ran out before its
-send started is not sent by this instance: another (or this one, later) claims it
-again. So a page goes out twice only if its sender dies (or stalls past the claim)
-between the channel accepting it and the database recording that.
+(rows another claimant holds are skipped; a claim lasts `lease`). The first claim
+of a new tenure (a new fencing epoch) also releases its predecessors' claims: a
+former leader can no longer record an outcome, so its rows must not wait out their
+claim. Each row is sent in its own task, only while this instance still trusts its
+lease of the claim's epoch, and its outcome recorded in its own fenced transaction,
+which only the claimant that still holds the row may write. A row whose claim ran
+out before its send started is not sent by this instance: another (or this one,
+later) claims it again. So a page goes out twice only if its sender dies (or stalls
+past its lease) between the channel accepting it and the database recording that.
 """
 
 from __future__ import annotations
@@ -19,14 +22,22 @@ from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
 from sitewatch.cluster.leader import Leadership
-from sitewatch.model import WEBHOOK, Delivery, DeliveryDecision, Page, PageState, TicketEvent
+from sitewatch.model import (
+    WEBHOOK,
+    Delivery,
+    DeliveryDecision,
+    Lease,
+    Page,
+    PageState,
+    TicketEvent,
+)
 from sitewatch.paging import rules
 from sitewatch.paging.channels import Channels
 from sitewatch.paging.notifier import Notifier
 from sitewatch.paging.planner import Planner
 from sitewatch.paging.retry import RetryPolicy, after_attempt
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store, StoreError, Tx
+from sitewatch.storage import FencedError, Store, StoreError, Tx
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +82,11 @@ class Dispatcher:
         self._poll_every = poll_every
         self._lease = lease
         self._in_flight: set[int] = set()
+        self._tenure: int | None = None
+        """The epoch whose predecessors' claims were released."""
 
     async def run(self) -> None:
         """Deliver pages until cancelled."""
-        if not self._store.shared:
-            # One instance per database file: the claims left by a crash of the last
-            # process are abandoned for certain; release them rather than wait.
-            async with self._store.transaction() as tx:
-                released = await tx.outbox.release_claims()
-            if released:
-                log.warning("%d row(s) claimed before a crash go out again now", released)
         async with asyncio.TaskGroup() as group:
             while True:
                 claimed = self._clock.monotonic()
@@ -102,27 +108,37 @@ class Dispatcher:
         await asyncio.gather(*(self._deliver(c, page, claimed) for c, page in pages))
         return len(pages)
 
-    async def _claim(self) -> list[tuple[str, Page]]:
+    async def _claim(self) -> list[tuple[Lease, Page]]:
         lease = self._leadership.current()
         free = self._concurrency - len(self._in_flight)
         if lease is None or free <= 0:
             return []
-        claimant = f"{lease.instance}/{lease.epoch}"
+        claimant = _claimant(lease)
         async with self._store.transaction() as tx:
             await tx.cluster.fence(lease.instance, lease.epoch)
+            if self._tenure != lease.epoch:
+                freed = await tx.outbox.release_claims(claimant)
+                if freed:
+                    log.warning("released %d page claim(s) of a former leader", freed)
             pages = await tx.outbox.claim(self._clock.now(), free, self._lease, claimant)
+        self._tenure = lease.epoch
         self._in_flight.update(page.id for page in pages)
-        return [(claimant, page) for page in pages]
+        return [(lease, page) for page in pages]
 
-    async def _deliver(self, claimant: str, page: Page, claimed: float) -> None:
+    async def _deliver(self, lease: Lease, page: Page, claimed: float) -> None:
         try:
-            # A send must start well inside its claim: a stalled instance (SIGSTOP, a
-            # long pause) must not send a row whose claim another instance may hold.
+            # A send must start well inside its claim and its lease: a stalled
+            # instance (SIGSTOP, a long pause) must not send a row that a new leader
+            # may have claimed again.
+            current = self._leadership.current()
+            if current is None or current.epoch != lease.epoch:
+                log.warning("page %d: no longer the leader of its claim; not sent", page.id)
+                return
             if self._clock.monotonic() - claimed > self._lease.total_seconds() / 2:
                 log.warning("page %d: its claim is too old to send; left for a new claim", page.id)
                 return
             delivery = await self._send(page)
-            await self._record_patiently(claimant, page, delivery, claimed)
+            await self._record_patiently(lease, page, delivery, claimed)
         except Exception:
             # Its claim runs out and it is claimed again: a bug delays a page, never drops it.
             log.exception("delivering page %d failed unexpectedly; it will be retried", page.id)
@@ -139,17 +155,21 @@ class Dispatcher:
         return await sender.send(url, page.row.title, page.row.body, dedup_key=page.row.key)
 
     async def _record_patiently(
-        self, claimant: str, page: Page, delivery: Delivery, claimed: float
+        self, lease: Lease, page: Page, delivery: Delivery, claimed: float
     ) -> None:
         """Record the outcome, retrying while the database is away and the claim holds.
 
         Every failed recording after a successful send widens the window in which the
-        page could be sent twice, so it is retried until half the claim has passed.
+        page could be sent twice, so it is retried until half the claim has passed,
+        or until the lease it was claimed under is lost (then the new leader sends it).
         """
         wait = 0.25
         while True:
             try:
-                await self._record(claimant, page, delivery)
+                await self._record(lease, page, delivery)
+                return
+            except FencedError as error:
+                log.warning("page %d: outcome not recorded, the lead was lost: %s", page.id, error)
                 return
             except StoreError as error:
                 if self._clock.monotonic() - claimed > self._lease.total_seconds() / 2:
@@ -158,9 +178,10 @@ class Dispatcher:
                 await self._clock.sleep(wait)
                 wait = min(wait * 2, 5.0)
 
-    async def _record(self, claimant: str, page: Page, delivery: Delivery) -> None:
+    async def _record(self, lease: Lease, page: Page, delivery: Delivery) -> None:
         now = self._clock.now()
         async with self._store.transaction() as tx:
+            await tx.cluster.fence(lease.instance, lease.epoch)
             ticket_id = page.row.ticket_id
             ticket = None if ticket_id is None else await tx.tickets.get(ticket_id)
             decision = after_attempt(
@@ -171,7 +192,7 @@ class Dispatcher:
                 jitter=self._rng.random(),
                 wanted=rules.still_wanted(page.row.kind, ticket),
             )
-            stored = await tx.outbox.record(page.id, claimant, decision, now)
+            stored = await tx.outbox.record(page.id, _claimant(lease), decision, now)
             if stored is None:
                 log.warning("page %d: its claim was lost before the outcome was recorded", page.id)
                 return
@@ -229,6 +250,11 @@ class Dispatcher:
             log.warning(
                 "page %d failed: %s: %s: %s", page.id, where, decision.reason, decision.error
             )
+
+
+def _claimant(lease: Lease) -> str:
+    """Name the claims of one tenure: a new epoch is a new claimant."""
+    return f"{lease.instance}/{lease.epoch}"
 
 
 def _seconds(delta: timedelta) -> float:

@@ -83,14 +83,26 @@ class Scheduler:
         self._alarm: asyncio.Task[None] | None = None
         self._alarm_at = math.inf
 
-    def assign(self, check_ids: Collection[str]) -> None:
-        """Probe exactly these checks from now on; the timers of the others lapse."""
+    def assign(self, check_ids: Collection[str], *, missed_since: float | None = None) -> None:
+        """Probe exactly these checks from now on; the timers of the others lapse.
+
+        An added check runs at its next slot, or at once if one of its slots fell
+        after `missed_since` (monotonic): its previous prober died and may have
+        missed it, and waiting a whole interval more would leave the check unprobed
+        for longer than the lease and one interval.
+        """
         known = {check.id: check for check in self._checks}
         added = {check for check in check_ids if check in known} - self._active
         self._active = {check for check in check_ids if check in known}
+        now = self._clock.monotonic()
         for check in sorted(added):
             if check in self._origin and check not in self._running:
-                self._push(known[check], self._next_slot(known[check], self._clock.monotonic()))
+                spec = known[check]
+                slot = self._next_slot(spec, now)
+                missed = missed_since is not None and slot - spec.interval.total_seconds() > (
+                    missed_since
+                )
+                self._push(spec, now if missed else slot)
 
     @property
     def active(self) -> frozenset[str]:

@@ -39,11 +39,13 @@ RESULTS = "sitewatch_probe_results"
 """Without `_total`: prometheus_client names the family so and its samples `_total`."""
 UP = "sitewatch_check_up"
 STATE = "sitewatch_check_state"
+LOCATION_UP = "sitewatch_location_check_up"
 _HELP = {
     DURATION: "Duration of one probe (a whole scripted logon).",
     RESULTS: "Probe results by kind (ok or a failure kind).",
     UP: "1 when the check is up, else 0.",
     STATE: "1 for the check's current state, 0 for the others.",
+    LOCATION_UP: "1 when the location has the check up, else 0 (each location's own view).",
 }
 
 _go: Callable[[float], str] = floatToGoString
@@ -68,6 +70,8 @@ class _Series:
         "created",
         "customer",
         "labels",
+        "location_lines",
+        "locations",
         "results",
         "stamp",
         "state",
@@ -85,6 +89,10 @@ class _Series:
         self.results = array("Q", [0]) * len(_KINDS)
         """Results per kind, in `ResultKind` order."""
         self.state = State.UNKNOWN
+        self.locations: dict[str, bool] = {}
+        """Whether each location has the check up."""
+        self.location_lines = b""
+        """`locations` as lines of text, rebuilt when they change (rarely)."""
         self.created = created
         """Unix time the series were created: prometheus_client's `_created` samples."""
         self.stamp = _go(created).encode()
@@ -118,8 +126,25 @@ class CheckMetrics:
         """Show the check's state on both state gauges."""
         self._get(check, customer).state = state
 
+    def set_locations(self, check: str, customer: str, up: dict[str, bool]) -> None:
+        """Show whether each location has the check up."""
+        series = self._get(check, customer)
+        if up == series.locations:
+            return
+        series.locations = dict(up)
+        series.location_lines = b"".join(
+            b'%s{%s,location="%s"} %s\n'
+            % (
+                LOCATION_UP.encode(),
+                series.labels,
+                _escape(where).encode(),
+                b"1.0" if on else b"0.0",
+            )
+            for where, on in sorted(up.items())
+        )
+
     def render(self) -> Iterator[bytes]:
-        """Yield the four families in the Prometheus text format, in chunks."""
+        """Yield the five families in the Prometheus text format, in chunks."""
         created = self._with_created()
         # A copy made in one step (C code, under the GIL): a check added meanwhile is
         # left out, and the iteration cannot fail on a dict that changed size.
@@ -140,6 +165,7 @@ class CheckMetrics:
         results = CounterMetricFamily(RESULTS, _HELP[RESULTS], labels=[*pairs, "result"])
         up = GaugeMetricFamily(UP, _HELP[UP], labels=pairs)
         state = GaugeMetricFamily(STATE, _HELP[STATE], labels=[*pairs, "state"])
+        located = GaugeMetricFamily(LOCATION_UP, _HELP[LOCATION_UP], labels=[*pairs, "location"])
         for s in table:
             labels = [s.check, s.customer]
             since = s.created if created else None
@@ -155,7 +181,9 @@ class CheckMetrics:
             up.add_metric(labels, 1 if s.state is State.UP else 0)
             for candidate in _STATES:
                 state.add_metric([*labels, candidate.value], 1 if candidate is s.state else 0)
-        return iter((duration, results, up, state))
+            for location, on in sorted(s.locations.items()):
+                located.add_metric([*labels, location], 1 if on else 0)
+        return iter((duration, results, up, state, located))
 
     def _get(self, check: str, customer: str) -> _Series:
         series = self._series.get((check, customer))
@@ -228,6 +256,10 @@ def _state_lines(s: _Series) -> bytes:
     return _STATE[s.state].replace(b"\0", s.labels)
 
 
+def _location_lines(s: _Series) -> bytes:
+    return s.location_lines
+
+
 # Each family as prometheus_client writes it: its `_created` samples follow it, as a
 # gauge family of their own with the same HELP (only when `_created` is on).
 _FAMILIES: tuple[tuple[bytes, Callable[[_Series], bytes], bool], ...] = (
@@ -237,4 +269,5 @@ _FAMILIES: tuple[tuple[bytes, Callable[[_Series], bytes], bool], ...] = (
     (_header(f"{RESULTS}_created", "gauge", RESULTS), _results_created_lines, True),
     (_header(UP, "gauge"), _up_lines, False),
     (_header(STATE, "gauge"), _state_lines, False),
+    (_header(LOCATION_UP, "gauge"), _location_lines, False),
 )

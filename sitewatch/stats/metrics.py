@@ -48,6 +48,7 @@ LOOPS = (
     "membership",
     "leader",
     "retention",
+    "departures",
     "heartbeat",
     "ack",
 )
@@ -210,6 +211,10 @@ class Metrics:
     def set_state(self, check: str, customer: str, state: State) -> None:
         """Show the check's state on both state gauges."""
         self.checks.set_state(check, customer, state)
+
+    def set_locations(self, check: str, customer: str, up: dict[str, bool]) -> None:
+        """Show whether each location has the check up (`sitewatch_location_check_up`)."""
+        self.checks.set_locations(check, customer, up)
 
     def render_chunks(self) -> list[bytes]:
         """Return every metric in the Prometheus text format, in chunks; any thread may call it."""

@@ -248,6 +248,10 @@ class OutboxRepo(Protocol):
         """Store an attempt's outcome if `claimant` still holds the row; the row, or None."""
         ...
 
+    async def release_claims(self, keep: str) -> int:
+        """Release every pending row's claim not made by `keep` (a new leader's, fenced)."""
+        ...
+
     async def sent_before(self, ticket_id: str, page_id: int) -> bool:
         """Tell whether another page of this ticket was sent already."""
         ...
@@ -258,15 +262,6 @@ class OutboxRepo(Protocol):
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to `limit` finished rows of no ticket (prober faults) created before."""
-        ...
-
-    async def release_claims(self) -> int:
-        """Release every claim at once; return how many.
-
-        Only for a database one instance uses (SQLite): the claims of a process that
-        died are then certainly abandoned, and waiting for them to expire would only
-        delay its pages.
-        """
         ...
 
 
@@ -288,6 +283,14 @@ class ClusterRepo(Protocol):
 
     async def members(self, now: datetime, lease: timedelta) -> list[Member]:
         """Return the instances seen within `lease`, by location and name."""
+        ...
+
+    async def forget(self, before: datetime) -> int:
+        """Delete the instances last seen before `before` (long dead); return how many."""
+        ...
+
+    async def lease(self) -> Lease | None:
+        """Return the lease as it stands (perhaps expired), or None if none was ever taken."""
         ...
 
     async def acquire(

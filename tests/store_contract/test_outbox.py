@@ -254,7 +254,7 @@ async def test_releasing_every_claim_lets_a_new_claimant_take_the_rows_at_once(
         await tx.outbox.add([page(ticket, due=T0)], T0)
         [claimed] = await tx.outbox.claim(T0, 10, LEASE, "died")
     async with store.transaction() as tx:
-        assert await tx.outbox.release_claims() == 1
+        assert await tx.outbox.release_claims("restarted") == 1
         [again] = await tx.outbox.claim(T0, 10, LEASE, "restarted")
         assert await tx.outbox.record(claimed.id, "died", sent(T0), T0) is None
     assert again.id == claimed.id

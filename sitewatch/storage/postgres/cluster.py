@@ -70,6 +70,15 @@ class PostgresClusterRepo:
             for r in rows
         ]
 
+    async def forget(self, before: datetime) -> int:
+        """Delete the instances last seen before `before` (long dead); return how many."""
+        return await self._sql.execute("DELETE FROM members WHERE last_seen < %s", (before,))
+
+    async def lease(self) -> Lease | None:
+        """Return the lease as it stands (perhaps expired), or None if none was ever taken."""
+        row = await self._sql.row("SELECT * FROM leader_lease")
+        return None if row is None else _lease(row)
+
     async def acquire(
         self, instance: str, location: str, now: datetime, lease: timedelta
     ) -> Lease | None:

@@ -196,6 +196,14 @@ class PostgresOutboxRepo:
         )
         return None if row is None else page_from_row(row)
 
+    async def release_claims(self, keep: str) -> int:
+        """Release every pending row's claim not made by `keep`; return how many."""
+        return await self._sql.execute(
+            "UPDATE pages SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE state = %s AND claimed_by IS NOT NULL AND claimed_by <> %s",
+            (_PENDING, keep),
+        )
+
     async def sent_before(self, ticket_id: str, page_id: int) -> bool:
         """Tell whether another page of this ticket was sent already."""
         key = parse_id(ticket_id)
@@ -219,14 +227,6 @@ class PostgresOutboxRepo:
                 f"SELECT pages.*, {_ONSET} FROM pages WHERE ticket_id = %s ORDER BY id", (key,)
             )
         return [page_from_row(row) for row in rows]
-
-    async def release_claims(self) -> int:
-        """Release every claim at once (only safe while one instance uses the database)."""
-        return await self._sql.execute(
-            "UPDATE pages SET claimed_by = NULL, claimed_until = NULL"
-            " WHERE state = %s AND claimed_until IS NOT NULL",
-            (_PENDING,),
-        )
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to `limit` finished rows of no ticket (prober faults) created before."""

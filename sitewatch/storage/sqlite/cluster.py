@@ -34,6 +34,14 @@ class SqliteCluster:
         """Return the instances seen within `lease`."""
         return await self._worker.call(_members, to_us(now - lease))
 
+    async def forget(self, before: datetime) -> int:
+        """Delete the instances last seen before `before` (long dead); return how many."""
+        return await self._worker.call(_forget, to_us(before))
+
+    async def lease(self) -> Lease | None:
+        """Return the lease as it stands (perhaps expired), or None if none was ever taken."""
+        return await self._worker.call(_lease)
+
     async def acquire(
         self, instance: str, location: str, now: datetime, lease: timedelta
     ) -> Lease | None:
@@ -102,6 +110,10 @@ def _members(conn: sqlite3.Connection, since: int) -> list[Member]:
         )
         for row in rows
     ]
+
+
+def _forget(conn: sqlite3.Connection, before: int) -> int:
+    return conn.execute("DELETE FROM instances WHERE last_seen < ?", (before,)).rowcount
 
 
 def _lease(conn: sqlite3.Connection) -> Lease | None:

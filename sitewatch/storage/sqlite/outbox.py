@@ -77,6 +77,10 @@ class SqliteOutbox:
         """Store an attempt's outcome if `claimant` still holds the row."""
         return await self._worker.call(_record, page_id, claimant, decision, to_us(now))
 
+    async def release_claims(self, keep: str) -> int:
+        """Release every pending row's claim not made by `keep`; return how many."""
+        return await self._worker.call(_release_claims, keep)
+
     async def sent_before(self, ticket_id: str, page_id: int) -> bool:
         """Tell whether another page of this ticket was sent already."""
         key = parse_id(ticket_id)
@@ -91,10 +95,6 @@ class SqliteOutbox:
             return []
         query = f"{_SELECT} WHERE pages.ticket_id = ? ORDER BY pages.id"
         return await self._worker.call(_pages, query, (key,))
-
-    async def release_claims(self) -> int:
-        """Release every claim at once (the one instance of this file restarted)."""
-        return await self._worker.call(_release)
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to `limit` finished rows of no ticket created before `before`."""
@@ -190,6 +190,15 @@ def _claim(conn: sqlite3.Connection, now: int, limit: int, until: int, claimant:
     return _pages(conn, query, tuple(ids))
 
 
+def _release_claims(conn: sqlite3.Connection, keep: str) -> int:
+    cursor = conn.execute(
+        "UPDATE pages SET claimed_until = NULL, claimant = NULL"
+        " WHERE state = ? AND claimant IS NOT NULL AND claimant != ?",
+        (PageState.PENDING.value, keep),
+    )
+    return cursor.rowcount
+
+
 def _record(
     conn: sqlite3.Connection, page_id: int, claimant: str, decision: DeliveryDecision, now: int
 ) -> Page | None:
@@ -221,15 +230,6 @@ def _sent_before(conn: sqlite3.Connection, ticket: int, page_id: int) -> bool:
         (ticket, PageState.SENT.value, page_id),
     ).fetchone()
     return row is not None
-
-
-def _release(conn: sqlite3.Connection) -> int:
-    cursor = conn.execute(
-        "UPDATE pages SET claimed_until = NULL, claimant = NULL"
-        " WHERE state = ? AND claimed_until IS NOT NULL",
-        (PageState.PENDING.value,),
-    )
-    return cursor.rowcount
 
 
 def _prune(conn: sqlite3.Connection, before: int, limit: int) -> int:

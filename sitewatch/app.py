@@ -45,7 +45,7 @@ from sitewatch.stats.metrics import Metrics
 log = logging.getLogger(__name__)
 
 RUNNER = web.AppKey("runner", asyncio.Task[None])
-STOP_LOOPS = timedelta(seconds=5)
+STOP_LOOPS = timedelta(seconds=3)
 """How long shutdown waits for the loops to stop."""
 FATAL = web.AppKey("fatal", list[str])
 """The loops given up on; non-empty means the process must exit non-zero."""
@@ -130,6 +130,9 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # Hand the lead and this instance's checks over first: the others take over
+        # at once, whatever the loops below take to stop (fencing keeps them quiet).
+        await service.hand_over()
         await _stop(app[RUNNER])
         await service.close()
 

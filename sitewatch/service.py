@@ -46,7 +46,7 @@ Loop = Callable[[], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
-CLOSE_STEP = timedelta(seconds=5)
+CLOSE_STEP = timedelta(seconds=2)
 """The longest one step of shutdown may take."""
 SESSION_KEY_META = "session_signing_key"
 
@@ -79,6 +79,15 @@ class Service:
     _lock: InstanceLock | None = field(default=None, repr=False)
     _owned: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list, repr=False)
 
+    async def hand_over(self) -> None:
+        """Give up the lead and leave the membership at once (the first step of SIGTERM)."""
+        for step in (self.leadership.release, self.membership.leave):
+            try:
+                async with asyncio.timeout(CLOSE_STEP.total_seconds()):
+                    await step()
+            except (TimeoutError, StoreError) as problem:
+                log.warning("shutdown: %s did not finish: %s", step.__qualname__, problem)
+
     async def close(self) -> None:
         """Hand over at once (lease, membership), commit what is queued, release everything.
 
@@ -86,6 +95,7 @@ class Service:
         (what is queued is then lost with the process, as in a crash).
         """
         steps = [self.monitor.flush, self.leadership.release, self.membership.leave]
+        # Released already by `hand_over` in a running service; again is harmless.
         for step in steps:
             try:
                 async with asyncio.timeout(CLOSE_STEP.total_seconds()):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import subprocess
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +22,7 @@ from sitewatch.stats.gauges import Gauges
 from tests.api_harness import Api, start_api
 from tests.harness import ENV, Service, ServiceConfig, logon_check
 from tests.paging_support import poll
-from tests.pg import Databases, ThrowawayServer
+from tests.pg import Databases, ThrowawayServer, answers
 
 
 class Broken:
@@ -154,8 +152,8 @@ def restartable(throwaway_pg: ThrowawayServer) -> Iterator[tuple[ThrowawayServer
     try:
         yield throwaway_pg, url
     finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            throwaway_pg.start()  # if a failed test left it stopped
+        if not answers(throwaway_pg.url):
+            throwaway_pg.start()  # a failed test left it stopped
         databases.drop_all()
 
 

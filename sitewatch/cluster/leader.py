@@ -48,6 +48,7 @@ class Leadership:
         self._location = location
         self._lease = lease
         self._metrics = metrics
+        self._resigned = False
         self._held: Lease | None = None
         self._trusted_until = 0.0
         self.known: Lease | None = None
@@ -74,6 +75,8 @@ class Leadership:
 
     async def renew(self) -> Lease | None:
         """Renew or take over the lease now; return it if this instance holds it."""
+        if self._resigned:
+            return None
         started = self._clock.monotonic()
         try:
             async with self._store.transaction() as tx:
@@ -121,7 +124,12 @@ class Leadership:
             await tx.cluster.release(held.instance, held.epoch)
 
     async def release(self) -> None:
-        """Give up the lease at once (SIGTERM): another instance takes over without waiting."""
+        """Give up the lease at once (SIGTERM): another instance takes over without waiting.
+
+        It is never taken again by this instance: the leader's loops may still be
+        stopping, and fencing keeps them from writing.
+        """
+        self._resigned = True
         held, self._held = self._held, None
         self._show()
         if held is None:

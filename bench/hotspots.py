@@ -29,7 +29,10 @@ def available() -> bool:
 def record(pid: int, seconds: float, output: Path, cpu: int | None) -> subprocess.Popen[bytes]:
     """Start sampling `pid` for `seconds` into `output` (collapsed stacks); return the process."""
     command = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds))]
-    command += ["--rate", "100", "--nonblocking", "--format", "raw", "--output", str(output)]
+    # --gil: only the thread holding the GIL is sampled, so waits (epoll, a queue)
+    # are not mistaken for work.
+    command += ["--rate", "100", "--nonblocking", "--gil"]
+    command += ["--format", "raw", "--output", str(output)]
     cpus = {cpu} if cpu is not None else None
 
     def pin() -> None:

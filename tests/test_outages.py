@@ -330,3 +330,24 @@ def test_the_symptom_is_the_kind_of_the_first_failure() -> None:
     run = feed([(0, ResultKind.TIMEOUT), (1, ResultKind.CONNECT)])
     assert run.verdict.outage is not None
     assert run.verdict.outage.symptom is ResultKind.TIMEOUT
+
+
+@pytest.mark.parametrize(
+    ("history", "kind", "may_page"),
+    [
+        pytest.param([], OK, False, id="a first success: unknown -> up waits for its batch"),
+        pytest.param([OK], OK, False, id="up stays up"),
+        pytest.param([OK], FAIL, False, id="a first failure confirms nothing"),
+        pytest.param([OK, FAIL], FAIL, True, id="confirmed down: committed at once"),
+        pytest.param([FAIL], FAIL, True, id="a new check down from the start"),
+        pytest.param([FAIL, FAIL, OK], OK, True, id="recovered: committed at once"),
+    ],
+)
+def test_only_a_change_to_or_from_down_is_committed_without_lingering(
+    history: list[ResultKind], kind: ResultKind, may_page: bool
+) -> None:
+    status = LocationStatus()
+    for minute, past in enumerate(history):
+        status = observe(status, result(minute, past), POLICY).status
+    decision = observe(status, result(9, kind), POLICY)
+    assert decision.may_page(status) is may_page

@@ -87,8 +87,8 @@ class Monitor:
         # The step reports serve `sitewatch probe`; the queue keeps what the rules need.
         self._queue.put(replace(result, steps=()))
         self._work.set()
-        if guess.changed_state(before):
-            self._now.set()
+        if guess.may_page(before):
+            self._now.set()  # a confirmation or a recovery: commit it without lingering
         return guess.urgent
 
     async def run(self) -> None:

@@ -36,6 +36,14 @@ class LocationDecision:
         """Tell whether the state moved (unknown, up, down): the verdict must be judged."""
         return self.status.state is not before.state
 
+    def may_page(self, before: LocationStatus) -> bool:
+        """Tell whether the change may open or end an outage: to or from `down`.
+
+        A first success (unknown -> up) changes the verdict but opens nothing and
+        ends nothing, so it need not be committed before its company arrives.
+        """
+        return self.changed_state(before) and State.DOWN in (before.state, self.status.state)
+
 
 def observe(status: LocationStatus, result: ProbeResult, policy: Policy) -> LocationDecision:
     """Apply one probe result to a location's status of a check."""

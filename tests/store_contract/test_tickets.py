@@ -231,3 +231,32 @@ async def test_pruning_deletes_resolved_tickets_with_timeline_and_pages_never_op
         assert await tx.tickets.get(tickets[3].id) is not None
         assert await tx.tickets.get(old_open.id) == old_open
         assert len(await tx.outbox.rows(tickets[3].id)) == 2
+
+
+async def test_pruning_takes_tickets_resolved_before_the_cutoff_with_their_lines_and_pages(
+    store: Store,
+) -> None:
+    async with store.transaction() as tx:
+        early, _ = await tx.tickets.open(draft(onset=T0))
+        late, _ = await tx.tickets.open(draft(onset=T0 + MINUTE))
+        still_open, _ = await tx.tickets.open(draft(onset=T0 + 2 * MINUTE))
+        await tx.tickets.save(early, resolved(early, T0 + HOUR))
+        await tx.tickets.save(late, resolved(late, T0 + 3 * HOUR))
+        await tx.outbox.add([page(early.id), page(late.id), page(still_open.id)], T0)
+
+    async with store.transaction() as tx:
+        assert await tx.tickets.prune_resolved(T0 + 2 * HOUR, 10) == 1
+    async with store.reading() as tx:
+        assert await tx.tickets.get(early.id) is None
+        assert await tx.outbox.rows(early.id) == []
+        assert await tx.tickets.get(late.id) is not None
+
+    # In batches of at most `limit`; an open ticket is never pruned, however old.
+    async with store.transaction() as tx:
+        assert await tx.tickets.prune_resolved(T0 + 100 * HOUR, 1) == 1
+        assert await tx.tickets.prune_resolved(T0 + 100 * HOUR, 1) == 0
+    async with store.reading() as tx:
+        assert await tx.tickets.get(late.id) is None
+        kept = await tx.tickets.get(still_open.id)
+        assert kept is not None and kept.state is TicketState.OPEN
+        assert [p.row.ticket_id for p in await tx.outbox.rows(still_open.id)] == [still_open.id]

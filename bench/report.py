@@ -33,6 +33,13 @@ def header(about: Mapping[str, str], args: argparse.Namespace) -> str:
             f" interval ({_interval_note(args.interval)}), {args.repeats} repeat(s);"
             f" window {args.seconds:g} s after {args.warmup:g} s of warm-up;"
             f" sitewatch and baseline on CPU {args.cpu}, farm on CPU {args.farm_cpu}",
+            "database: "
+            + (
+                "PostgreSQL, a fresh database per run on the server of --database"
+                " (the server's processes are not pinned)"
+                if args.database
+                else "SQLite, a fresh file per run"
+            ),
             "other work on this machine adds noise: read medians and the side-by-side ratios",
             "",
         ]
@@ -82,7 +89,15 @@ def run_line(run: Mapping[str, Any]) -> str:
         f" | onset->ticket p50 {fmt_seconds(percentile(spans['onset_ticket'], 0.5))}"
         f" ({len(spans['onset_ticket'])} outages, {missed} missed)"
         f" | load {run['load_seconds']:.1f} s | farm {100 * run['farm_cpu_share']:.0f}% core"
+        + _server(run)
     )
+
+
+def _server(run: Mapping[str, Any]) -> str:
+    """Name the database, with the PostgreSQL server's CPU beside sitewatch's."""
+    if run.get("database") != "postgresql":
+        return ""
+    return f" | PostgreSQL server {100 * run['server_cpu_share']:.0f}% core"
 
 
 def _size_row(checks: int, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -120,6 +135,7 @@ def _size_row(checks: int, runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "scrape": med("scrape_seconds"),
         "scrape_mib": med("scrape_mib"),
         "farm": max(max(run["farm_cpu_share"], run["baseline"]["farm_cpu_share"]) for run in runs),
+        "server": median(run.get("server_cpu_share", 0.0) for run in runs),
         "spans": spans,
     }
 
@@ -159,6 +175,7 @@ def summary(runs: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list
                 "db": fmt((r["db_day"] or 0) / 1e9, "", 2),
                 "fds": fmt(r["fds"], "", 0),
                 "farm": fmt(100 * r["farm"], "%", 0),
+                "server": fmt(100 * (r["server"] or 0), "%", 0),
             }
             for r in rows
         ],
@@ -177,6 +194,7 @@ def summary(runs: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list
             ("db", "DB GB/day"),
             ("fds", "fds"),
             ("farm", "farm core"),
+            *([("server", "PG core")] if args.database else []),
         ],
     )
     lines += ["", "Detection latency (all runs of a size pooled; p50 / p99 / max):"]

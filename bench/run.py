@@ -33,6 +33,7 @@ import aiohttp
 import detection
 import figures
 import hotspots
+import pgbench
 import report
 from control import HERE, FarmProcess, Webhook
 from service import Policy, Service, Workspace
@@ -87,8 +88,11 @@ class Bench:
 
     async def sitewatch(self, checks: int, profile: Path | None = None) -> dict[str, Any]:
         """Run the real service with `checks` checks; measure it from the outside."""
-        with tempfile.TemporaryDirectory(prefix="sitewatch-bench-") as tmp:
-            workspace = Workspace(Path(tmp), checks, self.farm.ports, self.policy)
+        with (
+            tempfile.TemporaryDirectory(prefix="sitewatch-bench-") as tmp,
+            pgbench.fresh_database(self.args.database) as database,
+        ):
+            workspace = Workspace(Path(tmp), checks, self.farm.ports, self.policy, database)
             workspace.write(self.webhook.url, self.args.checks_per_customer)
             await self.farm.up()
             await self.farm.reset()
@@ -137,6 +141,8 @@ class Bench:
             "results": results,
             "cpu_ms_per_logon": 1000 * (end.cpu_seconds - start.cpu_seconds) / max(logons, 1),
             "cpu_share": (end.cpu_seconds - start.cpu_seconds) / window,
+            "server_cpu_share": (end.server_cpu_seconds - start.server_cpu_seconds) / window,
+            "database": "postgresql" if args.database else "sqlite",
             "peak_rss_mib": peak_probing / 2**20,
             "peak_rss_scrape_mib": service.peak_rss() / 2**20,
             "fds": end.fds,
@@ -247,6 +253,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--farm-cpu", type=int, default=1 if two else None, help="CPU for the farm")
     add("--seed", type=int, default=6)
     add("--pythonpath", default="", help="put this first on sitewatch's path (A/B a patch)")
+    add(
+        "--database",
+        default="",
+        metavar="URL",
+        help="a PostgreSQL server (postgresql://postgres@127.0.0.1:5432/postgres): each run"
+        " gets a fresh database there instead of a SQLite file",
+    )
     return parser.parse_args(argv)
 
 

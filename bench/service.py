@@ -54,12 +54,21 @@ class Policy:
 class Workspace:
     """A temporary directory with sitewatch.yaml, checks/ and the database."""
 
-    def __init__(self, root: Path, count: int, ports: Sequence[int], policy: Policy) -> None:
+    def __init__(
+        self,
+        root: Path,
+        count: int,
+        ports: Sequence[int],
+        policy: Policy,
+        database_url: str = "",
+    ) -> None:
         self.root = root
         self.count = count
         self.port = free_port()
         self.config = root / "sitewatch.yaml"
         self.database = root / "sitewatch.db"
+        self.database_url = database_url or "sqlite:///sitewatch.db"
+        """The `database:` URL: the SQLite file above unless a PostgreSQL one is given."""
         self.log = root / "sitewatch.log"
         self._ports = ports
         self._policy = policy
@@ -79,7 +88,7 @@ class Workspace:
         self.config.write_text(
             textwrap.dedent(f"""\
                 listen: "127.0.0.1:{self.port}"
-                database: "sqlite:///sitewatch.db"
+                database: "{self.database_url}"
                 checks: "checks"
                 public_url: "http://127.0.0.1:{self.port}"
                 defaults:
@@ -120,6 +129,8 @@ class Snapshot:
     fds: int
     db_bytes: int
     results: int
+    server_cpu_seconds: float = 0.0
+    """CPU of every PostgreSQL server process on this machine (0 for SQLite)."""
 
 
 class Service:
@@ -195,10 +206,15 @@ class Service:
 
     def snapshot(self) -> Snapshot:
         """Read CPU, memory and descriptors from /proc and the database's size."""
-        db_bytes, results = database_use(self.workspace.database)
+        url = self.workspace.database_url
+        if url.startswith("postgresql:"):
+            db_bytes, results = postgres_use(url)
+        else:
+            db_bytes, results = database_use(self.workspace.database)
         return Snapshot(
             at=time.time(),
             cpu_seconds=cpu_seconds(self.pid),
+            server_cpu_seconds=postgres_cpu_seconds() if url.startswith("postgresql:") else 0.0,
             rss_bytes=proc_status(self.pid)["VmRSS"],
             fds=len(os.listdir(f"/proc/{self.pid}/fd")),
             db_bytes=db_bytes,
@@ -256,3 +272,31 @@ def database_use(path: Path) -> tuple[int, int]:
         return (pages - free) * size, int(rows or 0)
     finally:
         connection.close()
+
+
+def postgres_use(url: str) -> tuple[int, int]:
+    """Return the database's size on disk (tables and indexes, not WAL) and its results."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT pg_database_size(current_database()), (SELECT count(*) FROM results)"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def postgres_cpu_seconds() -> float:
+    """Return the CPU seconds of every `postgres` process (the server, all its backends)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() != "postgres":
+                    continue
+            total += cpu_seconds(int(entry))
+        except OSError:
+            continue  # the process ended meanwhile
+    return total

@@ -46,26 +46,21 @@ class Hit:
     """`time.monotonic()` of the test process."""
 
 
-class Site:
-    """A customer site with one page per check: up, down (503), or cut off per source."""
+class _Served:
+    """A small aiohttp server on 127.0.0.1 and a port of its own, started and stopped."""
 
     def __init__(self) -> None:
-        self.down: set[str] = set()
-        self.refused: set[str] = set()
-        """Source addresses whose connections are closed unanswered."""
-        self.hits: list[Hit] = []
         self.port = unused_port()
         self._runner: web.AppRunner | None = None
 
-    @property
-    def url(self) -> str:
-        """The base URL the checks probe."""
-        return f"http://127.0.0.1:{self.port}"
+    def routes(self, app: web.Application) -> None:
+        """Add the server's routes."""
+        raise NotImplementedError
 
     async def start(self) -> None:
         """Serve on 127.0.0.1 until `stop`."""
         app = web.Application()
-        app.router.add_get("/c/{check}", self._page)
+        self.routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -74,6 +69,26 @@ class Site:
         """Stop serving."""
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class Site(_Served):
+    """A customer site with one page per check: up, down (503), or cut off per source."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down: set[str] = set()
+        self.refused: set[str] = set()
+        """Source addresses whose connections are closed unanswered."""
+        self.hits: list[Hit] = []
+
+    @property
+    def url(self) -> str:
+        """The base URL the checks probe."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def routes(self, app: web.Application) -> None:
+        """One page per check."""
+        app.router.add_get("/c/{check}", self._page)
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
         check, source = request.match_info["check"], request.remote or "?"
@@ -110,31 +125,21 @@ class Page:
         return found.group(1).rstrip(".,") if found else None
 
 
-class Pager:
+class Pager(_Served):
     """A webhook (`json://`) that records every page it is sent."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.pages: list[Page] = []
-        self.port = unused_port()
-        self._runner: web.AppRunner | None = None
 
     @property
     def notify(self) -> str:
         """The Apprise URL that pages this webhook."""
         return f"json://127.0.0.1:{self.port}/pages"
 
-    async def start(self) -> None:
-        """Listen until `stop`."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """Apprise posts each page here."""
         app.router.add_post("/pages", self._take)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _take(self, request: web.Request) -> web.Response:
         payload = json.loads(await request.read())

@@ -8,6 +8,7 @@ reads the database itself (`read_views`), through the same function.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,9 @@ from datetime import datetime
 from sitewatch.model import CheckSpec, LocationStatus, ResultKind, State, Verdict
 from sitewatch.stats.metrics import Metrics
 from sitewatch.storage import Store, Tx
+
+REFRESH_SLICE = 500
+"""Checks compared between two yields to the event loop while the board reloads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +69,16 @@ class CheckBoard:
         return self._views.get(check)
 
     async def refresh(self, store: Store) -> None:
-        """Reload every check from the database."""
+        """Reload every check from the database; show those another instance changed."""
         async with store.reading() as tx:
-            views = await read_views(tx, list(self._specs.values()))
-        for view in views:
-            self._show(view)
+            verdicts = await tx.checks.verdicts()
+            locations = await tx.checks.location_statuses()
+        for n, (check, old) in enumerate(list(self._views.items()), 1):
+            verdict, where = verdicts.get(check, Verdict()), locations.get(check, {})
+            if verdict != old.verdict or where != old.locations:
+                self._show(CheckView(old.spec, verdict, where))
+            if n % REFRESH_SLICE == 0:
+                await asyncio.sleep(0)  # thousands of checks: let the probes run between
 
     def update(
         self,

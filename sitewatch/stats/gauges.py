@@ -2,8 +2,9 @@
 
 Once a second this reads what other instances (or this one's leader loops) may have
 committed and sets `sitewatch_maintenance_active` and `sitewatch_tickets_open`;
-every few seconds it reloads the check board and the location's fault state (each
-instance sees its own commits at once; the reload brings in the others').
+on a shared database, every few seconds it also reloads the check board and the
+location's fault state (each instance sees its own commits at once; the reload
+brings in the others').
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Gauges:
         recurring = self._schedule.between(now - timedelta(seconds=1), now + timedelta(seconds=1))
         self._metrics.show_windows(self._customers, [*declared, *recurring], now)
         self._metrics.tickets_open.set(open_tickets)
-        if reload:
+        # A database no other instance writes to holds nothing this instance has not
+        # already put on its board: only a shared one is worth reading back.
+        if reload and self._store.shared:
             await self._board.refresh(self._store)
             await self._faults.load(self._store)

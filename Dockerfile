@@ -9,7 +9,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /opt/sitewatch
 COPY pyproject.toml README.md ./
 COPY sitewatch ./sitewatch
-RUN pip install --no-cache-dir . \
+# The project itself with its `fast` extra (uvloop); versions are bounded in pyproject.toml.
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir .[fast] \
     && useradd --system --uid 10001 --home-dir /var/lib/sitewatch --create-home sitewatch
 
 # The database lives here: point `database:` at sqlite:////var/lib/sitewatch/sitewatch.db.

@@ -9,7 +9,9 @@ correct way to keep sites' cookies apart, and the way sitewatch uses aiohttp), G
 the form and take the csrf token, POST the credentials and expect 302 plus the
 session cookie, GET the home page and expect "Welcome". Sites are visited in a
 shuffled round, so each site is logged on to once per `sites / rate` seconds, as
-sitewatch's checks are. At most `--max-in-flight` logons run at once.
+sitewatch's checks are. At most `--max-in-flight` logons run at once. With
+`--kind get` each visit is one GET of the site's /ping instead (the single-GET check),
+and `--loop uvloop` runs the loop on uvloop, as sitewatch does when it is installed.
 
 Prints one JSON object: logons/s, CPU seconds per 1,000 logons, peak RSS, lateness.
 """
@@ -68,6 +70,18 @@ async def logon(connector: aiohttp.BaseConnector, base: str, password: str) -> b
         return response.status == 200 and sites.WELCOME in home
 
 
+async def ping(connector: aiohttp.BaseConnector, base: str, password: str) -> bool:
+    """One GET of the site's /ping: the single-GET uptime check (the password is unused)."""
+    async with (
+        aiohttp.ClientSession(
+            connector=connector, connector_owner=False, timeout=aiohttp.ClientTimeout()
+        ) as session,
+        session.get(f"{base}/ping", allow_redirects=False) as response,
+    ):
+        await response.read()
+        return response.status == 200
+
+
 async def run_loop(args: argparse.Namespace, tally: Tally, stop_at: float) -> None:
     """Start logons at `args.rate` per second until `stop_at` (loop time), then drain."""
     loop = asyncio.get_running_loop()
@@ -77,11 +91,12 @@ async def run_loop(args: argparse.Namespace, tally: Tally, stop_at: float) -> No
     passwords = [sites.password(site) for site in range(args.sites)]
     slots = asyncio.Semaphore(args.max_in_flight)
     connector = aiohttp.TCPConnector(limit=0)
+    check = ping if args.kind == "get" else logon
 
     async def one(site: int) -> None:
         try:
             async with asyncio.timeout(10):
-                ok = await logon(connector, bases[site], passwords[site])
+                ok = await check(connector, bases[site], passwords[site])
         except (aiohttp.ClientError, TimeoutError):
             ok = False
         finally:
@@ -155,11 +170,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--max-in-flight", type=int, default=256)
     parser.add_argument("--cpu", type=int, default=None)
+    parser.add_argument("--kind", choices=sites.KINDS, default="logon")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     args = parser.parse_args()
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
     started = time.monotonic()
-    figures = asyncio.run(measure(args))
+    if args.loop == "uvloop":
+        import uvloop
+
+        figures = uvloop.run(measure(args))
+    else:
+        figures = asyncio.run(measure(args))
     figures["wall_seconds"] = time.monotonic() - started
     json.dump(figures, sys.stdout)
     print()

@@ -7,7 +7,8 @@ It prints one JSON line when it is ready: {"control": URL, "ports": [...], "pid"
 
 Every site has the same three-step logon as `sitewatch.simsite` (GET /login: a form
 with a signed csrf token; POST /login: 302 to /home and a signed `session` cookie;
-GET /home: 200 "Welcome, probe"), at `http://127.0.0.1:PORT/s/SITE/` (see sites.py).
+GET /home: 200 "Welcome, probe"), at `http://127.0.0.1:PORT/s/SITE/` (see sites.py),
+and `GET /s/SITE/ping` (200 "OK") for the single-GET benchmark (`run.py --kind get`).
 The sites are served by a lean asyncio protocol rather than by aiohttp's server:
 the farm answers sitewatch's three requests per logon on one core, and must stay far
 from being the bottleneck (`GET /stats` on the control port reports its CPU).
@@ -121,7 +122,7 @@ class Farm:
         if site >= self.count:
             return _response(b"404 Not Found", b"no such site"), False
         page = parts[3]
-        if page == "login" and method == "GET":
+        if page in ("login", "ping") and method == "GET":
             self.forms += 1
             self.last_form[site] = time.time()
         if self.modes[site] == Mode.ERROR:
@@ -130,6 +131,8 @@ class Farm:
             return self._login(site, method, body), False
         if page == "home" and method == "GET":
             return self._home(site, cookie)
+        if page == "ping" and method == "GET":
+            return self._ping(site)
         return _response(b"404 Not Found", b"no such page"), False
 
     def _login(self, site: int, method: str, body: bytes) -> bytes:
@@ -158,6 +161,13 @@ class Farm:
         close = self.close_after_logon
         body = f"<h1>{sites.WELCOME}, {sites.USER}</h1>".encode()
         return _page(body, b"Connection: close\r\n" if close else b""), close
+
+    def _ping(self, site: int) -> tuple[bytes, bool]:
+        """Answer a single-GET uptime check: 200 "OK", one probe (and one logon) counted."""
+        self.logons += 1
+        self.site_logons[site] += 1
+        close = self.close_after_logon
+        return _page(b"OK", b"Connection: close\r\n" if close else b""), close
 
     def _password(self, site: int) -> str:
         known = self._passwords.get(site)

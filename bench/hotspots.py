@@ -21,14 +21,20 @@ from pathlib import Path
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
+def _py_spy() -> str | None:
+    """Return py-spy's path: on PATH, or beside this Python (a virtualenv not activated)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 def available() -> bool:
     """Tell whether py-spy is installed (it is in the project's `test` extra)."""
-    return shutil.which("py-spy") is not None
+    return _py_spy() is not None
 
 
 def record(pid: int, seconds: float, output: Path, cpu: int | None) -> subprocess.Popen[bytes]:
     """Start sampling `pid` for `seconds` into `output` (collapsed stacks); return the process."""
-    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds))]
+    command = [_py_spy() or "py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds))]
     # --gil: only the thread holding the GIL is sampled, so waits (epoll, a queue)
     # are not mistaken for work.
     command += ["--rate", "100", "--nonblocking", "--gil"]

@@ -18,6 +18,8 @@ MAX_RSS_MIB = 300 * 10**6 / 2**20
 """300 MB, in MiB."""
 MAX_OVERHEAD = 1.5
 """sitewatch's CPU per logon within 1.5x of the bare loop's."""
+MAX_OVERHEAD_GET = 1.3
+"""sitewatch's CPU per single GET within 1.3x of the bare loop's, at every size (issue 15)."""
 KEPT_RATE = 0.97
 """A run "holds" the rate when it completes at least this share of the planned logons."""
 
@@ -40,6 +42,13 @@ def header(about: Mapping[str, str], args: argparse.Namespace) -> str:
                 if args.database
                 else "SQLite, a fresh file per run"
             ),
+            "checks: "
+            + (
+                "one GET of /ping each (the single-GET uptime check; 'logon' columns count GETs)"
+                if args.kind == "get"
+                else "the three-step logon each"
+            )
+            + f"; event loop {args.loop} for sitewatch and the bare loop alike",
             "other work on this machine adds noise: read medians and the side-by-side ratios",
             "",
         ]
@@ -213,7 +222,8 @@ def summary(runs: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list
             else:
                 cells.append(f"{label} -")
         lines.append(f"  {r['checks']:>6,}: " + "; ".join(cells))
-    lines += ["", *_notes(rows, args), "", "Targets (issue 6):"]
+    issue = "issue 15" if args.kind == "get" else "issue 6"
+    lines += ["", *_notes(rows, args), "", f"Targets ({issue}):"]
     lines += [target.line() for target in targets(rows, args)]
     return lines
 
@@ -238,7 +248,11 @@ def _notes(rows: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list[
 def targets(rows: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list[Target]:
     """Judge the issue's targets against the medians."""
     found: list[Target] = []
-    for size, kind in ((MUST, "must"), (GOAL, "goal")):
+    limit = MAX_OVERHEAD_GET if args.kind == "get" else MAX_OVERHEAD
+    judged = [(MUST, "must"), (GOAL, "goal")]
+    if args.kind == "get":
+        judged = [(r["checks"], "single GET") for r in rows]
+    for size, kind in judged:
         row = next((r for r in rows if r["checks"] == size), None)
         if row is None:
             continue
@@ -259,9 +273,9 @@ def targets(rows: Sequence[Mapping[str, Any]], args: argparse.Namespace) -> list
         found.append(
             Target(
                 f"{label}: CPU per logon vs bare loop",
-                f"<= x{MAX_OVERHEAD}",
+                f"<= x{limit}",
                 f"x{fmt(ratio, '', 2)}",
-                ratio is not None and ratio <= MAX_OVERHEAD,
+                ratio is not None and ratio <= limit,
             )
         )
     policy = Policy(interval=args.interval)

@@ -35,6 +35,7 @@ import figures
 import hotspots
 import pgbench
 import report
+import sites
 from control import HERE, FarmProcess, Webhook
 from service import Policy, Service, Workspace
 
@@ -74,6 +75,7 @@ class Bench:
         command = [sys.executable, str(HERE / "baseline.py"), "--sites", str(checks)]
         command += ["--ports", ",".join(map(str, self.farm.ports)), "--rate", f"{rate:.3f}"]
         command += ["--warmup", "2", "--seconds", str(self.args.baseline_seconds)]
+        command += ["--kind", self.args.kind, "--loop", self.args.loop]
         if self.args.cpu is not None:
             command += ["--cpu", str(self.args.cpu)]
         farm0 = await self.farm.stats()
@@ -92,7 +94,10 @@ class Bench:
             tempfile.TemporaryDirectory(prefix="sitewatch-bench-") as tmp,
             pgbench.fresh_database(self.args.database) as database,
         ):
-            workspace = Workspace(Path(tmp), checks, self.farm.ports, self.policy, database)
+            args = self.args
+            workspace = Workspace(
+                Path(tmp), checks, self.farm.ports, self.policy, database, args.kind, args.loop
+            )
             workspace.write(self.webhook.url, self.args.checks_per_customer)
             await self.farm.up()
             await self.farm.reset()
@@ -143,6 +148,8 @@ class Bench:
             "cpu_share": (end.cpu_seconds - start.cpu_seconds) / window,
             "server_cpu_share": (end.server_cpu_seconds - start.server_cpu_seconds) / window,
             "database": "postgresql" if args.database else "sqlite",
+            "kind": args.kind,
+            "loop": args.loop,
             "peak_rss_mib": peak_probing / 2**20,
             "peak_rss_scrape_mib": service.peak_rss() / 2**20,
             "fds": end.fds,
@@ -235,6 +242,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     two = (os.cpu_count() or 1) >= 2
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
+    add("--kind", choices=sites.KINDS, default="logon", help="logon checks, or single GETs")
+    add(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the event loop of sitewatch and of the bare loop (uvloop: the `fast` extra)",
+    )
     add("--sizes", type=_sizes, default=[1000, 5000, 10000, 20000], help="numbers of checks")
     add("--interval", type=float, default=30.0, help="check interval in seconds")
     add("--repeats", type=int, default=2, help="runs per size; figures are medians")

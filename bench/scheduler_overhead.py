@@ -46,6 +46,7 @@ async def measure(checks: list[CheckSpec], seconds: float, max_concurrency: int)
     """Run the scheduler for `seconds` and print probes, CPU and lateness figures."""
     result = ProbeResult("bench", datetime.now(UTC), timedelta(0), ResultKind.OK)
     lags: list[float] = []
+    rng = random.Random(1)
 
     async def probe(check: CheckSpec) -> ProbeResult:
         return result
@@ -60,7 +61,7 @@ async def measure(checks: list[CheckSpec], seconds: float, max_concurrency: int)
         clock=SystemClock(),
         max_concurrency=max_concurrency,
         observe_lag=lags.append,
-        rng=random.Random(1),
+        phase=lambda check: rng.uniform(0, check.interval.total_seconds()),
     )
     cpu, wall = time.process_time(), time.perf_counter()
     try:

@@ -61,8 +61,14 @@ class Workspace:
         ports: Sequence[int],
         policy: Policy,
         database_url: str = "",
+        kind: str = "logon",
+        event_loop: str = "",
     ) -> None:
         self.root = root
+        self.kind = kind
+        """What each check does (sites.KINDS)."""
+        self.event_loop = event_loop
+        """$SITEWATCH_EVENT_LOOP for the service (empty: its default)."""
         self.count = count
         self.port = free_port()
         self.config = root / "sitewatch.yaml"
@@ -78,7 +84,7 @@ class Workspace:
         checks = self.root / "checks"
         checks.mkdir()
         for site in range(self.count):
-            text = sites.check_file(site, self._ports, sites_per_customer)
+            text = sites.check_file(site, self._ports, sites_per_customer, self.kind)
             (checks / f"{sites.check_id(site)}.yaml").write_text(text)
         customers = "\n".join(
             f'  - {{id: {cid}, name: "Bench customer {cid}", token: "tok-{cid}-{cid}"}}'
@@ -115,6 +121,8 @@ class Workspace:
         """Return the environment sitewatch runs with: every site's password, the token."""
         env = dict(os.environ)
         env["BENCH_OPERATOR_TOKEN"] = OPERATOR_TOKEN
+        if self.event_loop:
+            env["SITEWATCH_EVENT_LOOP"] = self.event_loop
         env.update({sites.password_variable(s): sites.password(s) for s in range(self.count)})
         return env
 

@@ -19,6 +19,8 @@ CSRF_PATTERN = r'name="csrf" value="([^"]+)"'
 """How a check finds the csrf token in a site's logon form (group 1)."""
 SESSION_COOKIE = "session"
 WELCOME = "Welcome"
+KINDS = ("logon", "get")
+"""What one check does: the three-step logon, or one GET of `/ping` (a plain uptime check)."""
 
 
 def password(site: int) -> str:
@@ -53,12 +55,20 @@ def customer_id(site: int, sites_per_customer: int) -> str:
     return f"cust-{site // sites_per_customer:04d}"
 
 
-def check_file(site: int, ports: Sequence[int], sites_per_customer: int) -> str:
-    """Return the YAML of the three-step logon check of site `site` (defaults for timing)."""
+def check_file(
+    site: int, ports: Sequence[int], sites_per_customer: int, kind: str = "logon"
+) -> str:
+    """Return the YAML of site `site`'s check of `kind` (defaults for timing)."""
     url = base_url(site, ports)
-    return textwrap.dedent(f"""\
-        id: {check_id(site)}
-        customer: {customer_id(site, sites_per_customer)}
+    head = f"id: {check_id(site)}\ncustomer: {customer_id(site, sites_per_customer)}\n"
+    if kind == "get":
+        return head + textwrap.dedent(f"""\
+            name: Bench site {site} up
+            steps:
+              - get: "{url}/ping"
+                expect: {{status: 200}}
+            """)
+    return head + textwrap.dedent(f"""\
         name: Bench site {site} logon
         steps:
           - get: "{url}/login"

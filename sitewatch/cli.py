@@ -17,6 +17,7 @@ from aiohttp import web
 from sitewatch import __version__
 from sitewatch.clock import SystemClock
 from sitewatch.config.loader import ConfigError, Settings, default_config_path, load_settings
+from sitewatch.eventloop import EventLoopError, new_event_loop
 from sitewatch.model import ID_PATTERN, CheckSpec, ProbeResult
 from sitewatch.model.durations import format_duration
 
@@ -161,19 +162,26 @@ def _run(args: argparse.Namespace) -> int:
     identity = Identity.default(location)
     if args.instance:
         identity = Identity(args.instance, location)
+    try:
+        loop, loop_name = new_event_loop(os.environ)
+    except EventLoopError as refused:
+        print(f"sitewatch run: {refused}", file=sys.stderr)
+        return EXIT_INVALID
     log = logging.getLogger("sitewatch")
     log.info(
-        "sitewatch %s: %d checks, listening on http://%s:%d",
+        "sitewatch %s: %d checks, listening on http://%s:%d, event loop %s",
         __version__,
         len(settings.checks),
         settings.listen_host,
         settings.listen_port,
+        loop_name,
     )
     app = build_app(settings, identity=identity, on_fatal=stop_process)
     try:
         # run_app handles SIGINT and SIGTERM: it stops accepting, runs cleanup, returns.
         web.run_app(
             app,
+            loop=loop,
             host=settings.listen_host,
             port=settings.listen_port,
             print=None,

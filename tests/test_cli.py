@@ -6,6 +6,7 @@ import re
 import signal
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sitewatch.demo.site import SimulatedSite, SiteMode
@@ -102,12 +103,13 @@ def test_probe_of_an_unknown_check_exits_2(tmp_path: Path) -> None:
     assert "unknown check 'no-such-check'" in done.stderr
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 async def test_run_follows_a_site_down_and_up_and_stops_cleanly_on_sigterm(
-    tmp_path: Path, simulated_site: SimulatedSite, simulated_site_url: str
+    tmp_path: Path, simulated_site: SimulatedSite, simulated_site_url: str, loop: str
 ) -> None:
     config = ServiceConfig(tmp_path, checks={"portal": logon_check("portal", simulated_site_url)})
     config.write()
-    service = await Service(config).start()
+    service = await Service(config, env={"SITEWATCH_EVENT_LOOP": loop}).start()
     try:
         metrics = (await service.api("GET", "/metrics"))[1]
         families = {f.name: f.type for f in text_string_to_metric_families(metrics)}
@@ -127,5 +129,14 @@ async def test_run_follows_a_site_down_and_up_and_stops_cleanly_on_sigterm(
     finally:
         code = service.stop(signal.SIGTERM)
     assert code == 0, service.log()
+    assert f"event loop {loop}" in service.log()
     assert "stopped cleanly" in service.log()
     assert PROBE_PASSWORD not in service.log()
+
+
+def test_run_refuses_an_unknown_event_loop_with_exit_2(tmp_path: Path) -> None:
+    config = ServiceConfig(tmp_path)
+    config.write()
+    done = run_cli("run", "-c", str(config.path), env={"SITEWATCH_EVENT_LOOP": "trio"})
+    assert done.returncode == 2
+    assert "$SITEWATCH_EVENT_LOOP='trio': use one of auto, asyncio, uvloop" in done.stderr

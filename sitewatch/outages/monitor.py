@@ -51,6 +51,7 @@ class Monitor:
         linger: timedelta = LINGER,
     ) -> None:
         self._specs = {spec.id: spec for spec in checks}
+        self._policies = {spec.id: _policy(spec) for spec in checks}
         self._store = store
         self._recorder = recorder
         self._faults = faults
@@ -82,7 +83,7 @@ class Monitor:
         """Queue one result; answer at once whether to re-probe soon."""
         self._metrics.observe_probe(spec.customer, result)
         before = self._guess.get(spec.id, LocationStatus())
-        guess = rules.observe(before, result, _policy(spec))
+        guess = rules.observe(before, result, self._policies.get(spec.id) or _policy(spec))
         self._guess[spec.id] = guess.status
         # The step reports serve `sitewatch probe`; the queue keeps what the rules need.
         self._queue.put(replace(result, steps=()))
@@ -166,7 +167,7 @@ class Monitor:
             if spec is None:
                 continue
             before = statuses.get(spec.id) or committed.get(spec.id) or LocationStatus()
-            decision = rules.observe(before, result, _policy(spec))
+            decision = rules.observe(before, result, self._policies[spec.id])
             statuses[spec.id] = decision.status
             # Judged again when the location changes state, and on every failure while
             # it has the check down: a vote held back (a prober fault, a minority)

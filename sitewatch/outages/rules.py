@@ -47,40 +47,50 @@ class LocationDecision:
 
 def observe(status: LocationStatus, result: ProbeResult, policy: Policy) -> LocationDecision:
     """Apply one probe result to a location's status of a check."""
-    at = result.started_at
-    status = replace(status, last_result=result.kind, last_result_at=at, version=status.version + 1)
     if result.ok:
-        return _success(status, policy)
+        return _success(status, result, policy)
     return _failure(status, result, policy)
 
 
-def _success(status: LocationStatus, policy: Policy) -> LocationDecision:
-    at = status.last_result_at
-    status = replace(
-        status,
-        successes=status.successes + 1,
+def _success(status: LocationStatus, result: ProbeResult, policy: Policy) -> LocationDecision:
+    # One new status per result, built at once: this runs for every probe, twice.
+    at, successes = result.started_at, status.successes + 1
+    state, since, down, reason, urgent = status.state, status.since, status.down, "", False
+    if down is None:
+        if state is not State.UP:
+            # One success is enough to know that users can log on.
+            state, since, reason = State.UP, at, "first success"
+    elif successes < policy.recover:
+        urgent = True
+    else:
+        state, since, down = State.UP, at, None
+        reason = f"{successes} consecutive successful probes (recover: {policy.recover})"
+    # Every field named: a success leaves nothing of the failure streak behind.
+    new = LocationStatus(
+        state=state,
+        since=since,
         failures=0,
+        successes=successes,
         streak_onset=None,
         streak_symptom=None,
         streak_detail="",
+        down=down,
+        last_result=result.kind,
+        last_result_at=at,
+        version=status.version + 1,
     )
-    if status.down is None:
-        if status.state is State.UP:
-            return LocationDecision(status, urgent=False)
-        # One success is enough to know that users can log on.
-        return LocationDecision(
-            replace(status, state=State.UP, since=at), urgent=False, reason="first success"
-        )
-    if status.successes < policy.recover:
-        return LocationDecision(status, urgent=True)
-    reason = f"{status.successes} consecutive successful probes (recover: {policy.recover})"
-    return LocationDecision(
-        replace(status, state=State.UP, since=at, down=None), urgent=False, reason=reason
-    )
+    return LocationDecision(new, urgent=urgent, reason=reason)
 
 
 def _failure(status: LocationStatus, result: ProbeResult, policy: Policy) -> LocationDecision:
-    status = replace(status, failures=status.failures + 1, successes=0)
+    status = replace(
+        status,
+        failures=status.failures + 1,
+        successes=0,
+        last_result=result.kind,
+        last_result_at=result.started_at,
+        version=status.version + 1,
+    )
     if status.streak_onset is None:
         status = replace(
             status,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from functools import lru_cache
 
 import aiohttp
 
@@ -63,7 +64,11 @@ async def read_body(
     stream: aiohttp.StreamReader, charset: str | None, limit: int = BODY_LIMIT
 ) -> Body:
     """Read at most `limit` bytes of a body and decode them in the declared charset."""
-    raw = bytearray()
+    first = await stream.read(limit)
+    if stream.at_eof() or not first:
+        # The whole body came in one read (most pages): no copy into a buffer.
+        return decode(first, charset)
+    raw = bytearray(first)
     while len(raw) < limit:
         chunk = await stream.read(limit - len(raw))
         if not chunk:
@@ -83,7 +88,9 @@ def decode(raw: bytes, charset: str | None, *, truncated: bool = False) -> Body:
     if codec is None:
         return Body("", len(raw), truncated, unreadable=problem)
     try:
-        text = codecs.getincrementaldecoder(codec)().decode(raw, final=not truncated)
+        if not truncated:
+            return Body(raw.decode(codec), len(raw))
+        text = codecs.getincrementaldecoder(codec)().decode(raw, final=False)
         return Body(text, len(raw), truncated)
     except UnicodeDecodeError as error:
         # As a browser does: each invalid byte shows as U+FFFD, the rest reads as usual.
@@ -92,6 +99,7 @@ def decode(raw: bytes, charset: str | None, *, truncated: bool = False) -> Body:
         return Body(text, len(raw), truncated, note=note)
 
 
+@lru_cache(maxsize=128)
 def _codec(charset: str | None) -> tuple[str | None, str | None]:
     """Return the codec to decode a declared charset with, or why there is none."""
     label = (charset or "").strip().strip("\"'").lower() or _DEFAULT_CHARSET

@@ -136,7 +136,7 @@ class HttpLogonProbe:
                     if step.follow_redirects:
                         hop = follow(request, origin, response.status, location, self._forbidden)
                     if hop is None:
-                        return await self._answer(session, response)
+                        return await self._answer(session, response, step)
             except aiohttp.ClientError as error:
                 failure = failure_of(error)
                 if failure is None:
@@ -167,15 +167,19 @@ class HttpLogonProbe:
             return Failure(ResultKind.CONTENT, f"the request cannot be sent: {error}")
 
     async def _answer(
-        self, session: aiohttp.ClientSession, response: aiohttp.ClientResponse
+        self, session: aiohttp.ClientSession, response: aiohttp.ClientResponse, step: Step
     ) -> Answer:
         body = await read_body(response.content, response.charset, self._body_limit)
         if body.truncated:
             response.close()  # drop the connection rather than drain the rest
+        # The jar is looked into only by a step that expects a cookie.
+        cookies: frozenset[str] = frozenset()
+        if step.expect.cookie is not None:
+            cookies = frozenset(morsel.key for morsel in session.cookie_jar)
         return Answer(
             status=response.status,
             body=body,
-            cookies=frozenset(morsel.key for morsel in session.cookie_jar),
+            cookies=cookies,
             location=response.headers.get("Location"),
         )
 

@@ -52,6 +52,8 @@ class _RefusedError(Exception):
 
 def target(step: Step, values: Mapping[str, str]) -> str:
     """Return the step's URL with extracted values in place, as a report shows it."""
+    if "{" not in step.url:
+        return step.url
     return _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), step.url)
 
 
@@ -79,6 +81,8 @@ def prepare(step: Step, values: Mapping[str, str]) -> Request | Unsendable:
 
 def _fill(template: str, values: Mapping[str, str], where: str) -> str:
     """Insert extracted values for `{name}`; unknown names stay as written."""
+    if "{" not in template:
+        return template  # the common case, and every probe runs it: no regex
 
     def insert(match: re.Match[str]) -> str:
         value = values.get(match[1])

@@ -23,7 +23,8 @@ class Answer:
     status: int
     body: Body
     cookies: frozenset[str]
-    """Names of the cookies in the probe's jar after this response."""
+    """Names of the cookies in the probe's jar after this response (looked up only when
+    the step expects a cookie: empty otherwise)."""
     location: str | None
 
 

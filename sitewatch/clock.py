@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+
+class Timer(Protocol):
+    """A pending `call_later`."""
+
+    def cancel(self) -> object:
+        """Do not call it after all (nothing happens if it was called already)."""
+        ...
 
 
 class Clock(Protocol):
@@ -23,6 +32,10 @@ class Clock(Protocol):
         """Wait this many seconds of this clock's time."""
         ...
 
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> Timer:
+        """Call `callback` on the running event loop after this many seconds of this clock."""
+        ...
+
 
 class SystemClock:
     """The real clock."""
@@ -38,6 +51,10 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         """Sleep on the event loop."""
         await asyncio.sleep(max(0.0, seconds))
+
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> Timer:
+        """Schedule `callback` on the running loop: a timer, with no task to wake."""
+        return asyncio.get_running_loop().call_later(max(0.0, seconds), callback)
 
 
 class FakeClock:
@@ -65,6 +82,13 @@ class FakeClock:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sleepers.append((self._mono + max(0.0, seconds), future))
         await future
+
+    def call_later(self, seconds: float, callback: Callable[[], object]) -> Timer:
+        """Call `callback` once `advance` has moved time past the deadline."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self._mono + max(0.0, seconds), future))
+        future.add_done_callback(lambda done: None if done.cancelled() else callback())
+        return future
 
     async def advance(self, delta: timedelta | float) -> None:
         """Move time forward, waking sleepers in deadline order as their time comes."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 import signal
 from pathlib import Path
@@ -9,9 +11,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from sitewatch import cli
 from sitewatch.demo.site import SimulatedSite, SiteMode
 from tests.harness import (
     CUSTOMER_TOKEN,
+    ENV,
     PROBE_PASSWORD,
     Service,
     ServiceConfig,
@@ -132,6 +136,25 @@ async def test_run_follows_a_site_down_and_up_and_stops_cleanly_on_sigterm(
     assert f"event loop {loop}" in service.log()
     assert "stopped cleanly" in service.log()
     assert PROBE_PASSWORD not in service.log()
+
+
+def test_run_takes_the_variables_its_config_read_out_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Out of the environment, 10,000 probe passwords cost nothing where a library scans
+    # it (the HTTP client under Apprise does, on every page) and reach no child process.
+    config = ServiceConfig(tmp_path, checks={"portal": logon_check("portal", "http://127.0.0.1:1")})
+    config.write()
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SITEWATCH_UNRELATED", "stays")
+    environ = cli._ReadNames(os.environ)
+    settings = cli._load(argparse.Namespace(config=config.path), environ)
+    assert settings is not None
+    cli._forget(environ.read)
+    assert "TEST_PROBE_PASSWORD" not in os.environ
+    assert os.environ["SITEWATCH_UNRELATED"] == "stays"
+    assert PROBE_PASSWORD in settings.checks[0].secrets  # the value lives on in memory
 
 
 def test_run_refuses_an_unknown_event_loop_with_exit_2(tmp_path: Path) -> None:

@@ -173,3 +173,10 @@ class ProbeResult:
     def ok(self) -> bool:
         """Tell whether users could log on."""
         return self.kind is ResultKind.OK
+
+    def without_steps(self) -> ProbeResult:
+        """Return this result without its step reports (what is kept of every probe)."""
+        if not self.steps:
+            return self
+        # Built directly: `dataclasses.replace` costs several times more, on every probe.
+        return ProbeResult(self.check_id, self.started_at, self.duration, self.kind, self.detail)

@@ -107,6 +107,7 @@ class CheckBoard:
         self._views[view.spec.id] = view
         if old is None or old.verdict.state is not view.verdict.state:
             self._metrics.set_state(view.spec.id, view.spec.customer, view.verdict.state)
-        if old is None or old.locations != view.locations:
-            up = {where: status.state is State.UP for where, status in view.locations.items()}
-            self._metrics.set_locations(view.spec.id, view.spec.customer, up)
+        # The gauge shows up or not per location; it ignores a mapping it already shows,
+        # which is cheaper to tell than whether any status changed (every result does).
+        up = {where: status.state is State.UP for where, status in view.locations.items()}
+        self._metrics.set_locations(view.spec.id, view.spec.customer, up)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
@@ -86,7 +85,7 @@ class Monitor:
         guess = rules.observe(before, result, self._policies.get(spec.id) or _policy(spec))
         self._guess[spec.id] = guess.status
         # The step reports serve `sitewatch probe`; the queue keeps what the rules need.
-        self._queue.put(replace(result, steps=()))
+        self._queue.put(result.without_steps())
         self._work.set()
         if guess.may_page(before):
             self._now.set()  # a confirmation or a recovery: commit it without lingering

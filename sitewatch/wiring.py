@@ -141,9 +141,9 @@ def connector_for(settings: Settings) -> aiohttp.TCPConnector:
 
 
 def probe_for(settings: Settings, connector: aiohttp.TCPConnector, clock: Clock) -> HttpLogonProbe:
-    """Return the logon probe every check runs on."""
+    """Return the logon probe every check runs on (results without step reports)."""
     return HttpLogonProbe(
-        connector, clock, forbidden=[(settings.listen_host, settings.listen_port)]
+        connector, clock, forbidden=[(settings.listen_host, settings.listen_port)], reports=False
     )
 
 

@@ -15,7 +15,7 @@ from sitewatch.clock import SystemClock
 from sitewatch.demo.site import SimulatedSite, SiteMode
 from sitewatch.model import CheckSpec, Expectation, Method, ProbeResult, ResultKind, Step
 from sitewatch.model.checks import ExtractPattern
-from sitewatch.probing.http import BODY_LIMIT, HttpLogonProbe
+from sitewatch.probing.http import BODY_LIMIT, HttpLogonProbe, _needs_cookies
 from sitewatch.probing.patterns import compile_extract
 from sitewatch.probing.probe import PROBES
 
@@ -429,6 +429,29 @@ async def test_no_secret_appears_in_the_result_when_it_is_in_a_url_query(
 
 
 # --- wiring --------------------------------------------------------------------------------
+
+
+async def test_the_services_probe_keeps_no_step_reports_and_judges_alike(
+    probe: HttpLogonProbe, simulated_site: SimulatedSite, simulated_site_url: str
+) -> None:
+    # The service stores results, not steps: its probe builds no report of a step that
+    # went well, and tells of a failure in the same words as `sitewatch probe`.
+    async with HttpLogonProbe(None, SystemClock(), reports=False) as service_probe:
+        working = logon(simulated_site, simulated_site_url)
+        ok = await service_probe.run(working)
+        assert (ok.kind, ok.detail, ok.steps) == (ResultKind.OK, "", ())
+        rejected = logon(simulated_site, simulated_site_url, password="wrong")
+        quiet, reported = await service_probe.run(rejected), await probe.run(rejected)
+    assert quiet.kind is reported.kind is ResultKind.LOGIN_REJECTED
+    assert quiet.detail == reported.detail and quiet.steps == ()
+
+
+def test_only_a_check_a_cookie_can_matter_to_gets_a_cookie_jar() -> None:
+    url = "http://127.0.0.1:1/x"
+    assert not _needs_cookies(check(get(url)))  # the single GET: a jar that keeps nothing
+    assert _needs_cookies(check(get(url), get(url)))  # a later step sends what was set
+    assert _needs_cookies(check(get(url, Expectation(cookie="session"))))
+    assert _needs_cookies(check(get(url, follow_redirects=True)))  # hops send cookies
 
 
 async def test_probes_sharing_a_connector_leave_it_open(

@@ -23,8 +23,14 @@ PART_CHARS = 300
 class Attempt:
     """Record a probe's steps as they happen and say how the probe went."""
 
-    def __init__(self, check: CheckSpec, clock: Clock) -> None:
+    def __init__(self, check: CheckSpec, clock: Clock, *, reports: bool = True) -> None:
+        """Time and judge a probe of `check`; with `reports`, keep a report of every step.
+
+        Without them (the service: it stores results, not steps) a step that went
+        well leaves nothing behind, and a failed or slow one only the result's detail.
+        """
         self.check = check
+        self._keep_reports = reports
         self.values: dict[str, str] = {}
         self.status: int | None = None
         """The status of the step in flight, once its headers have come."""
@@ -101,6 +107,9 @@ class Attempt:
 
     def _record(self, kind: ResultKind, problems: tuple[str, ...], notes: list[str]) -> None:
         assert self._step is not None, "a step must begin before it is recorded"
+        if kind is ResultKind.OK and not self._keep_reports:
+            self._step = None  # nothing to tell of a step that went well
+            return
         url = self.shown(self._url)
         report = StepReport(
             index=self._index,
@@ -111,7 +120,8 @@ class Attempt:
             ok=kind is ResultKind.OK,
             detail="; ".join(map(self.shown, notes)),
         )
-        self._reports.append(report)
+        if self._keep_reports:
+            self._reports.append(report)
         self._step = None
         # A failure ends the probe and wins; a slow step lets it go on, and the first
         # slow step is the headline unless something fails later.

@@ -43,12 +43,16 @@ class HttpLogonProbe:
         body_limit: int = BODY_LIMIT,
         *,
         forbidden: Iterable[tuple[str, int]] = (),
+        reports: bool = True,
     ) -> None:
         """Use a shared `connector` (not closed here), or own one when it is None.
 
         `forbidden` are the host:port pairs no redirect may lead to: sitewatch's
-        own listen address.
+        own listen address. With `reports`, a result holds a report of every step
+        (`sitewatch probe` prints them); the service, which keeps only results, asks
+        for none.
         """
+        self._reports = reports
         self._clock = clock
         self._connector = connector
         self._owns_connector = connector is None
@@ -70,7 +74,7 @@ class HttpLogonProbe:
     async def run(self, check: CheckSpec) -> ProbeResult:
         """Run the check's steps in order, within its timeout, and say how it went."""
         started_at, start = self._clock.now(), self._clock.monotonic()
-        attempt = Attempt(check, self._clock)
+        attempt = Attempt(check, self._clock, reports=self._reports)
         try:
             await self._run_in_time(attempt)
         except Exception as error:
@@ -80,23 +84,27 @@ class HttpLogonProbe:
         return attempt.result(started_at, self._clock.monotonic() - start)
 
     async def _run_in_time(self, attempt: Attempt) -> None:
-        async with self._session() as session:
+        async with self._session(attempt.check) as session:
             try:
                 async with asyncio.timeout(attempt.check.timeout.total_seconds()):
                     await self._run_steps(session, attempt)
             except TimeoutError:
                 attempt.time_out()
 
-    def _session(self) -> aiohttp.ClientSession:
+    def _session(self, check: CheckSpec) -> aiohttp.ClientSession:
         if self._connector is None:
             # No connection limit: the scheduler caps probes in flight, and waiting
             # for a free connection here would eat into the probe's own timeout.
             self._connector = aiohttp.TCPConnector(limit=0)
+        # unsafe=True keeps cookies from sites addressed by IP, such as 127.0.0.1; a
+        # check no cookie can matter to gets a jar that keeps nothing (cheaper).
+        jar: aiohttp.abc.AbstractCookieJar = (
+            aiohttp.CookieJar(unsafe=True) if _needs_cookies(check) else aiohttp.DummyCookieJar()
+        )
         return aiohttp.ClientSession(
             connector=self._connector,
             connector_owner=False,
-            # unsafe=True keeps cookies from sites addressed by IP, such as 127.0.0.1.
-            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            cookie_jar=jar,
             # No aiohttp timeouts: the probe's `asyncio.timeout` bounds everything.
             timeout=aiohttp.ClientTimeout(),
             headers={"User-Agent": USER_AGENT},
@@ -182,6 +190,20 @@ class HttpLogonProbe:
             cookies=cookies,
             location=response.headers.get("Location"),
         )
+
+
+def _needs_cookies(check: CheckSpec) -> bool:
+    """Tell whether a cookie can matter: a later step sends it, or a step expects one.
+
+    A redirect followed within a step sends the cookies set on the way, so such a
+    step needs the jar too.
+    """
+    steps = check.steps
+    return (
+        len(steps) > 1
+        or any(step.follow_redirects for step in steps)
+        or any(step.expect.cookie is not None for step in steps)
+    )
 
 
 def _record_bug(attempt: Attempt, error: Exception) -> bool:

@@ -1,7 +1,7 @@
 """A/B two sitewatch trees side by side, at the same time, with the bare loop beside them.
 
 Usage, from the project root:
-    python bench/ab.py [--checks 5000] [--kind get] [--seconds 60] [--rounds 3] OLD_DIR NEW_DIR
+    python bench/ab.py [--checks 5000] [--kind get] [--seconds 60] [--rounds 3] OLD_DIR [NEW_DIR]
 
 `run.py` measures the bare loop and sitewatch one after the other; on a shared virtual
 machine the cost of a timer wake-up moves by 2-3x within minutes, so a ratio of two
@@ -10,6 +10,8 @@ runs minutes apart can move more than the change being measured. Here the two tr
 loop probe the same farm at the same rate over the same window, pinned to the same
 CPU, so whatever the machine does hits all three alike. Each round prints CPU per
 probe of each (user + system, all threads, from /proc) and the ratios; then medians.
+With one tree it is that tree against the bare loop, side by side (the figure
+`run.py` takes one after the other); keep the sum of the CPU shares under one core.
 
 Each sitewatch has N checks at `--interval` with its own SQLite file; nothing goes
 down (no pages). Probes in the window are counted in each one's database.
@@ -37,7 +39,7 @@ async def one_round(args: argparse.Namespace, farm: FarmProcess, url: str) -> di
     """Run both trees and the bare loop over one window; return CPU ms per probe of each."""
     with tempfile.TemporaryDirectory(prefix="sitewatch-ab-") as tmp:
         services = []
-        for name, tree in (("old", args.old), ("new", args.new)):
+        for name, tree in _trees(args):
             root = Path(tmp) / name
             root.mkdir()
             policy = Policy(interval=args.interval)
@@ -98,23 +100,32 @@ async def main(args: argparse.Namespace) -> None:
             await webhook.stop()
     medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     print(_line(f"median of {len(rounds)}", medians))
-    ratios = [r["new"] / r["old"] for r in rounds]
-    print(f"new / old per round: {', '.join(f'x{x:.3f}' for x in ratios)}")
+    key = "new" if args.new else "bare"
+    ratios = [r[key] / r["old"] if key == "new" else r["old"] / r["bare"] for r in rounds]
+    label = "new / old" if args.new else "sitewatch / bare"
+    print(f"{label} per round: {', '.join(f'x{x:.3f}' for x in ratios)}")
+
+
+def _trees(args: argparse.Namespace) -> list[tuple[str, str]]:
+    return [("old", args.old), ("new", args.new)] if args.new else [("old", args.old)]
 
 
 def _line(label: str, r: dict[str, float]) -> str:
-    return (
-        f"{label}: bare {r['bare']:.3f} ms | old {r['old']:.3f} ms x{r['old'] / r['bare']:.2f}"
-        f" ({r['old_rate']:.0f}/s) | new {r['new']:.3f} ms x{r['new'] / r['bare']:.2f}"
-        f" ({r['new_rate']:.0f}/s) | new/old x{r['new'] / r['old']:.3f}"
-    )
+    text = f"{label}: bare {r['bare']:.3f} ms"
+    for name in ("old", "new"):
+        if name in r:
+            text += f" | {name} {r[name]:.3f} ms x{r[name] / r['bare']:.2f}"
+            text += f" ({r[f'{name}_rate']:.0f}/s)"
+    if "new" in r:
+        text += f" | new/old x{r['new'] / r['old']:.3f}"
+    return text
 
 
 def parse_args() -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old", help="a directory holding the `sitewatch` package to compare")
-    parser.add_argument("new", help="another such directory")
+    parser.add_argument("new", nargs="?", default="", help="another such directory")
     parser.add_argument("--checks", type=int, default=5000)
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--kind", choices=sites.KINDS, default="get")
@@ -125,7 +136,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--farm-cpu", type=int, default=1)
     args = parser.parse_args()
-    args.old, args.new = (str(Path(tree).resolve()) for tree in (args.old, args.new))
+    args.old = str(Path(args.old).resolve())
+    args.new = str(Path(args.new).resolve()) if args.new else ""
     return args
 
 

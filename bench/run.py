@@ -4,7 +4,8 @@ One command, from the project root (sitewatch installed in the virtualenv):
     python bench/run.py [--sizes 1000,5000,10000,20000] [--repeats 2] [--seconds 30]
 
 For each size N and each repeat it runs, side by side on the same CPU:
-1. bench/baseline.py, a bare aiohttp loop doing N/interval three-step logons a second;
+1. bench/baseline.py, a bare aiohttp loop doing N/interval three-step logons a second
+   (or single GETs, `--kind get`), for 10 s before sitewatch and 10 s after it;
 2. the real `sitewatch run` with N generated checks at `--interval` (30 s), its SQLite
    database and an operator paged at a local webhook, while a few sites are taken
    down to time detection.
@@ -189,6 +190,16 @@ class Bench:
             await service.metrics(self.session)
 
 
+def _mean_baseline(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Average the bare loop's figures measured before and after a sitewatch run."""
+    mean = dict(before)
+    for key, value in before.items():
+        if isinstance(value, int | float) and isinstance(after.get(key), int | float):
+            mean[key] = (value + after[key]) / 2
+    mean["cpu_ms_per_logon_each"] = [before["cpu_ms_per_logon"], after["cpu_ms_per_logon"]]
+    return mean
+
+
 def _farm_share(before: dict[str, Any], after: dict[str, Any]) -> float:
     cpu = float(after["cpu_seconds"]) - float(before["cpu_seconds"])
     return cpu / (float(after["time"]) - float(before["time"]))
@@ -210,9 +221,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         try:
             for repeat in range(1, args.repeats + 1):
                 for checks in args.sizes:
-                    base = await b.baseline(checks)
+                    # The bare loop before and after sitewatch, averaged: the machine's
+                    # speed drifts within minutes, and one side alone would catch it.
+                    before = await b.baseline(checks)
                     run = await b.sitewatch(checks)
-                    run["repeat"], run["baseline"] = repeat, base
+                    after = await b.baseline(checks)
+                    run["repeat"], run["baseline"] = repeat, _mean_baseline(before, after)
                     runs.append(run)
                     print(report.run_line(run), flush=True)
             if args.profile:

@@ -98,9 +98,12 @@ class _CheckFile(StrictModel):
 def check_files(directory: Path) -> list[Path]:
     """List the check files in `directory` (`*.yaml`, `*.yml`, not hidden), by name."""
     return sorted(
-        path
-        for path in directory.iterdir()
-        if path.suffix in (".yaml", ".yml") and not path.name.startswith(".") and path.is_file()
+        (
+            path
+            for path in directory.iterdir()
+            if path.suffix in (".yaml", ".yml") and not path.name.startswith(".") and path.is_file()
+        ),
+        key=lambda path: path.name,  # one directory: the same order, without Path's compare
     )
 
 

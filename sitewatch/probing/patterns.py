@@ -10,6 +10,7 @@ cannot take is a config error (`sitewatch check`), never a surprise at probe tim
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import cast
 
 import re2
@@ -21,6 +22,9 @@ _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
 
 
+# Both are cached by pattern: thousands of checks of one site template share one
+# pattern, and a compiled RE2 pattern is immutable, so they can share one object too.
+@lru_cache(maxsize=1024)
 def extract_problem(pattern: str) -> str | None:
     """Say what keeps `pattern` from being an extract pattern, or None if it can be one."""
     try:
@@ -46,6 +50,7 @@ def _reason(error: Exception) -> str:
     return message.decode(errors="replace") if isinstance(message, bytes) else str(message)
 
 
+@lru_cache(maxsize=1024)
 def compile_extract(pattern: str) -> ExtractPattern:
     """Compile an extract pattern that `extract_problem` accepted, with RE2."""
     return cast(ExtractPattern, re2.compile(pattern, _OPTIONS))

@@ -52,6 +52,8 @@ FATAL = web.AppKey("fatal", list[str])
 NOTIFIER = web.AppKey("notifier", Notifier)
 """A notifier to use instead of Apprise (tests and the demo record pages)."""
 IDENTITY = web.AppKey("identity", Identity)
+STARTED: web.AppKey[float | None] = web.AppKey("started")
+"""When the process started (monotonic): the scheduler catches up slots missed since."""
 ON_FATAL: web.AppKey[Callable[[str], None]] = web.AppKey("on_fatal")
 
 
@@ -69,8 +71,13 @@ def build_app(
     identity: Identity | None = None,
     notifier: Notifier | None = None,
     on_fatal: Callable[[str], None] | None = None,
+    started: float | None = None,
 ) -> web.Application:
-    """Return the whole service as one aiohttp application, not yet started."""
+    """Return the whole service as one aiohttp application, not yet started.
+
+    `started` (monotonic, on `clock`): when the process started, before the config
+    loaded; slots missed since are caught up when probing begins.
+    """
     app = web.Application(
         client_max_size=MAX_BODY_BYTES, middlewares=[json_errors], handler_args=SERVER_OPTIONS
     )
@@ -82,6 +89,7 @@ def build_app(
     app[FATAL] = []
     app[ON_FATAL] = on_fatal or (lambda loop: None)
     app[IDENTITY] = identity or Identity.default(settings.cluster.location)
+    app[STARTED] = started
     if notifier is not None:
         app[NOTIFIER] = notifier
     app.cleanup_ctx.append(_service)
@@ -98,6 +106,7 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         metrics=metrics,
         identity=app[IDENTITY],
         notifier=app.get(NOTIFIER),
+        catch_up_since=app[STARTED],
     )
     app[SERVICE] = service
     supervisor = Supervisor(clock, metrics, on_fatal=lambda name: _fatal(app, name))

@@ -164,6 +164,7 @@ def render_result(result: ProbeResult) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    started = SystemClock().monotonic()  # before the config loads: seconds at 20,000 checks
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -197,7 +198,7 @@ def _run(args: argparse.Namespace) -> int:
         loop_name,
     )
     _forget(environ.read)
-    app = build_app(settings, identity=identity, on_fatal=stop_process)
+    app = build_app(settings, identity=identity, on_fatal=stop_process, started=started)
     try:
         # run_app handles SIGINT and SIGTERM: it stops accepting, runs cleanup, returns.
         web.run_app(

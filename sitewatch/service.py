@@ -122,11 +122,18 @@ async def open_service(
     metrics: Metrics,
     identity: Identity,
     notifier: Notifier | None = None,
+    catch_up_since: float | None = None,
 ) -> Service:
-    """Open the database, register this instance and build every collaborator."""
+    """Open the database, register this instance and build every collaborator.
+
+    `catch_up_since` (monotonic, on `clock`): when the process started; checks whose
+    slot fell since are probed at once (the scheduler's catch-up).
+    """
     store, lock = await wiring.open_store_for(settings)
     try:
-        return await _assemble(settings, clock, metrics, identity, store, lock, notifier)
+        return await _assemble(
+            settings, clock, metrics, identity, store, lock, notifier, catch_up_since
+        )
     except BaseException:
         await store.close()
         if lock is not None:
@@ -142,6 +149,7 @@ async def _assemble(
     store: Store,
     lock: InstanceLock | None,
     notifier: Notifier | None,
+    catch_up_since: float | None,
 ) -> Service:
     started_at = clock.now()
     metrics.register_checks((spec.id, spec.customer) for spec in settings.checks)
@@ -180,6 +188,7 @@ async def _assemble(
         max_concurrency=settings.max_concurrent_probes,
         observe_lag=metrics.scheduler_lag.observe,
         on_error=lambda _check, _error: metrics.internal_errors.labels("scheduler").inc(),
+        catch_up_since=catch_up_since,
     )
     membership = Membership(
         store=store,

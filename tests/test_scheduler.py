@@ -95,6 +95,7 @@ def make_harness(
     phase: PhaseOf | None = None,
     raise_on: set[tuple[str, int]] | None = None,
     result_raises_on: set[tuple[str, int]] | None = None,
+    catch_up_since: float | None = None,
 ) -> Harness:
     """Wire a scheduler to a fake site; `urgent(check, n)` answers for the n-th result."""
     clock = FakeClock()
@@ -119,6 +120,7 @@ def make_harness(
         observe_lag=lags.append,
         phase=phase,
         on_error=lambda check, exc: errors.append((check.id, exc)),
+        catch_up_since=catch_up_since,
     )
     return Harness(clock, site, scheduler, lags, errors)
 
@@ -170,6 +172,19 @@ async def test_first_runs_are_spread_across_the_first_interval() -> None:
     assert at_start <= 1
     assert all(0 <= at < 30 for at in firsts)
     assert {int(at // 3) for at in firsts} == set(range(10)), "every tenth of the interval"
+
+
+async def test_slots_missed_while_the_process_started_are_caught_up_within_five_seconds() -> None:
+    # The process started 10 s before probing could begin (a big config loading). A
+    # check whose slot fell in those 10 s would wait up to a whole interval more;
+    # instead the missed slots are replayed, in order, over the next 5 s.
+    checks = [make_check(name, interval=30) for name in ("a", "b", "c")]
+    h = make_harness(checks, phase=fixed_phases(2 / 30, 25 / 30, 29 / 30), catch_up_since=990.0)
+    async with running(h.scheduler):
+        await h.clock.advance(60)
+    assert h.site.starts_of("a") == pytest.approx([2.0, 32.0])  # its slot was not missed
+    assert h.site.starts_of("b") == pytest.approx([2.5, 25.0, 55.0])  # missed at -5 s
+    assert h.site.starts_of("c") == pytest.approx([4.5, 29.0, 59.0])  # missed at -1 s
 
 
 async def test_an_urgent_answer_reprobes_after_the_retry_interval_then_returns_to_phase() -> None:

@@ -58,6 +58,7 @@ class Scheduler:
         observe_lag: ObserveLag,
         phase: PhaseOf | None = None,
         on_error: OnError | None = None,
+        catch_up_since: float | None = None,
     ) -> None:
         _validate(checks, max_concurrency)
         self._checks = tuple(checks)
@@ -67,6 +68,9 @@ class Scheduler:
         self._observe_lag = observe_lag
         self._phase = phase or stable_phase(clock)
         self._on_error = on_error
+        self._catch_up_since = catch_up_since
+        """When the process started (monotonic): slots that fell between then and the
+        first plan were missed while the config loaded, and are caught up at once."""
         self._active = {check.id for check in checks}
         """The checks this instance probes (its share of its location's checks)."""
         self._valid: dict[str, int] = {}
@@ -129,17 +133,32 @@ class Scheduler:
                 self._alarm = None
 
     def _plan_first_runs(self) -> None:
-        """Put every active check on the heap at its place in its interval."""
+        """Put every active check on the heap at its place in its interval.
+
+        A check whose slot fell while the process was starting (loading 20,000 check
+        files takes seconds) would otherwise wait for its next slot, up to a whole
+        interval more: it is probed within `CATCH_UP` instead, the missed slots
+        replayed in their order over that span, so that from `sitewatch run` every
+        check is probed within one interval and `CATCH_UP`.
+        """
         start = self._clock.monotonic()
         self._heap.clear()
         self._valid.clear()
+        since = self._catch_up_since
+        missed_span = 0.0 if since is None else max(0.0, start - since)
+        squeeze = min(1.0, CATCH_UP / missed_span) if missed_span else 0.0
         for check in self._checks:
             if check.id not in self._origin:
                 # Phases spread the load evenly over the interval (no thundering herd,
                 # checks of one customer out of step) and stay put across restarts.
                 self._origin[check.id] = start + self._phase(check)
-            if check.id in self._active:
-                self._push(check, self._next_slot(check, start, first=True))
+            if check.id not in self._active:
+                continue
+            slot = self._next_slot(check, start, first=True)
+            missed = slot - check.interval.total_seconds()
+            if since is not None and missed >= since:
+                slot = start + (missed - since) * squeeze
+            self._push(check, slot)
 
     async def _next_due(self) -> tuple[CheckSpec, float]:
         """Wait for the earliest timer to come due; take it off the heap with its due time."""
@@ -241,6 +260,10 @@ class Scheduler:
         heapq.heappush(self._heap, (due, seq, check))
         if due < self._waiting_until:
             self._wake.set()
+
+
+CATCH_UP = 5.0
+"""Seconds over which the slots missed while starting are replayed."""
 
 
 def _validate(checks: Sequence[CheckSpec], max_concurrency: int) -> None:

@@ -233,6 +233,12 @@ class Service:
         """Return the process's peak resident set size (VmHWM) in bytes."""
         return proc_status(self.pid)["VmHWM"]
 
+    def kill(self) -> None:
+        """Kill the process with SIGKILL (no shutdown at all) and reap it."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait()
+
     def stop(self) -> int:
         """Send SIGTERM and wait for a clean exit; return the exit code."""
         assert self._process is not None

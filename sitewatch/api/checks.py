@@ -19,6 +19,7 @@ from sitewatch.api.common import (
     respond,
     respond_listing,
 )
+from sitewatch.model import Role
 from sitewatch.outages.board import read_views
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ async def list_checks(request: web.Request) -> web.Response:
     """List checks as committed: operators see all, a customer sees its own."""
     who = caller(request)
     read_query(request, NoQuery)
-    specs = [s for s in request.app[SETTINGS].checks if who.may_act_for(s.customer)]
+    settings = request.app[SETTINGS]
+    specs = settings.checks if who.role is Role.OPERATOR else settings.checks_of(who.id)
     async with request.app[SERVICE].store.reading() as tx:
         views = await read_views(tx, specs)
     return await respond_listing(lambda: CheckList(checks=[CheckBody.of(v) for v in views]))

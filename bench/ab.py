@@ -31,7 +31,7 @@ from typing import Any
 
 import aiohttp
 import sites
-from control import HERE, FarmProcess, Webhook
+from control import HERE, FarmProcess, farm_and_webhook
 from service import Policy, Service, Workspace
 
 
@@ -86,18 +86,14 @@ async def _bare(args: argparse.Namespace, ports: list[int]) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> None:
     """Run the rounds and print each, then the medians."""
     rounds: list[dict[str, float]] = []
-    async with aiohttp.ClientSession() as session:
-        farm, webhook = FarmProcess(session), Webhook()
-        await webhook.start()
-        await farm.start(args.checks, 64, args.farm_cpu)
-        try:
-            for n in range(1, args.rounds + 1):
-                r = await one_round(args, farm, webhook.url)
-                rounds.append(r)
-                print(_line(f"round {n}", r), flush=True)
-        finally:
-            await farm.stop()
-            await webhook.stop()
+    async with (
+        aiohttp.ClientSession() as session,
+        farm_and_webhook(session, args.checks, args.farm_cpu) as (farm, webhook),
+    ):
+        for n in range(1, args.rounds + 1):
+            r = await one_round(args, farm, webhook.url)
+            rounds.append(r)
+            print(_line(f"round {n}", r), flush=True)
     medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     print(_line(f"median of {len(rounds)}", medians))
     key = "new" if args.new else "bare"

@@ -29,32 +29,28 @@ from typing import Any
 import aiohttp
 import figures
 import sites
-from control import FarmProcess, Webhook
+from control import farm_and_webhook
 from service import Policy, Service, Workspace
 
 
 async def main(args: argparse.Namespace) -> None:
     """Run the farm and sitewatch, load the API, print the figures."""
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        farm, webhook = FarmProcess(session), Webhook()
-        await webhook.start()
-        await farm.start(args.checks, 64, args.farm_cpu)
-        try:
-            with tempfile.TemporaryDirectory(prefix="sitewatch-apiload-") as tmp:
-                workspace = Workspace(Path(tmp), args.checks, farm.ports, Policy(30.0))
-                workspace.write(webhook.url, 10)
-                service = Service(workspace, args.cpu)
-                service.start()
-                try:
-                    await service.wait_ready(session)
-                    await asyncio.sleep(args.warmup)
-                    figures_ = await _load(args, service, session)
-                finally:
-                    await asyncio.to_thread(service.stop)
-        finally:
-            await farm.stop()
-            await webhook.stop()
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        farm_and_webhook(session, args.checks, args.farm_cpu) as (farm, webhook),
+    ):
+        with tempfile.TemporaryDirectory(prefix="sitewatch-apiload-") as tmp:
+            workspace = Workspace(Path(tmp), args.checks, farm.ports, Policy(30.0))
+            workspace.write(webhook.url, 10)
+            service = Service(workspace, args.cpu)
+            service.start()
+            try:
+                await service.wait_ready(session)
+                await asyncio.sleep(args.warmup)
+                figures_ = await _load(args, service, session)
+            finally:
+                await asyncio.to_thread(service.stop)
     _print(args, figures_)
 
 

@@ -8,13 +8,14 @@ each page to, and that notes when each arrived.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,20 @@ class Webhook:
         message = str(body.get("message", body.get("body", ""))) if isinstance(body, dict) else ""
         self.pages.append(Page(at, title, message))
         return web.json_response({"ok": True})
+
+
+@contextlib.asynccontextmanager
+async def farm_and_webhook(
+    session: aiohttp.ClientSession, sites: int, cpu: int | None, ports: int = 64
+) -> AsyncIterator[tuple[FarmProcess, Webhook]]:
+    """Run the farm with `sites` sites and the operators' webhook; stop both after."""
+    farm, webhook = FarmProcess(session), Webhook()
+    await webhook.start()
+    try:
+        await farm.start(sites, ports, cpu)
+        try:
+            yield farm, webhook
+        finally:
+            await farm.stop()
+    finally:
+        await webhook.stop()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import sites
-from control import FarmProcess, Webhook
+from control import FarmProcess, farm_and_webhook
 from service import Policy, Service, Workspace
 
 POLL = 0.5
@@ -39,35 +39,31 @@ async def all_probed(farm: FarmProcess, checks: int, since: float, limit: float)
 async def measure(args: argparse.Namespace) -> None:
     """Start, time, kill -9, start again; print each start's figures."""
     timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        farm, webhook = FarmProcess(session), Webhook()
-        await webhook.start()
-        await farm.start(args.checks, 64, args.farm_cpu)
-        try:
-            with tempfile.TemporaryDirectory(prefix="sitewatch-startup-") as tmp:
-                policy = Policy(interval=args.interval)
-                workspace = Workspace(Path(tmp), args.checks, farm.ports, policy, kind=args.kind)
-                workspace.write(webhook.url, 10)
-                for attempt in range(args.kills + 1):
-                    await farm.reset()
-                    service = Service(workspace, args.cpu, args.pythonpath)
-                    spawned = time.time()
-                    service.start()
-                    ready = await service.wait_ready(session) - spawned
-                    limit = args.interval + 30
-                    done = await all_probed(farm, args.checks, spawned, limit)
-                    how = "first start" if attempt == 0 else f"after kill -9 #{attempt}"
-                    verdict = "holds" if done is not None and done <= args.interval + 5 else "FAILS"
-                    shown = f"{done:.1f} s" if done is not None else f"not within {limit:.0f} s"
-                    print(
-                        f"{how}: /healthz after {ready:.1f} s; every one of {args.checks:,}"
-                        f" checks probed after {shown} (target {args.interval + 5:g} s: {verdict})",
-                        flush=True,
-                    )
-                    await asyncio.to_thread(service.kill)
-        finally:
-            await farm.stop()
-            await webhook.stop()
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        farm_and_webhook(session, args.checks, args.farm_cpu) as (farm, webhook),
+    ):
+        with tempfile.TemporaryDirectory(prefix="sitewatch-startup-") as tmp:
+            policy = Policy(interval=args.interval)
+            workspace = Workspace(Path(tmp), args.checks, farm.ports, policy, kind=args.kind)
+            workspace.write(webhook.url, 10)
+            for attempt in range(args.kills + 1):
+                await farm.reset()
+                service = Service(workspace, args.cpu, args.pythonpath)
+                spawned = time.time()
+                service.start()
+                ready = await service.wait_ready(session) - spawned
+                limit = args.interval + 30
+                done = await all_probed(farm, args.checks, spawned, limit)
+                how = "first start" if attempt == 0 else f"after kill -9 #{attempt}"
+                verdict = "holds" if done is not None and done <= args.interval + 5 else "FAILS"
+                shown = f"{done:.1f} s" if done is not None else f"not within {limit:.0f} s"
+                print(
+                    f"{how}: /healthz after {ready:.1f} s; every one of {args.checks:,}"
+                    f" checks probed after {shown} (target {args.interval + 5:g} s: {verdict})",
+                    flush=True,
+                )
+                await asyncio.to_thread(service.kill)
 
 
 def parse_args() -> argparse.Namespace:

@@ -7,7 +7,8 @@ A page is plain text, read on a phone at 3 a.m.: every text that came from outsi
 sitewatch (a probe detail quoting a site's header or body, a note, a channel's
 error) goes through `plain` before it is placed. It becomes one line; control,
 format (bidi overrides, zero-width) and other invisible characters become visible
-`\\uXXXX` escapes, so nothing can reorder, hide or restyle what the page says;
+`\\u` escapes (`\\u202e` for a right-to-left override), so nothing can reorder,
+hide or restyle what the page says;
 Markdown link syntax is broken up, for chat services that render Markdown from
 plain text; and then the configured secrets are redacted. Markup is left as
 text: Apprise receives the page as plain text and escapes it for every channel

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from sitewatch.api import add_routes
+from sitewatch.api.routes import add_routes
 from sitewatch.api.auth import TokenBook
 from sitewatch.api.common import (
     CLOCK,

@@ -20,7 +20,6 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from sitewatch.api.routes import add_routes
 from sitewatch.api.auth import TokenBook
 from sitewatch.api.common import (
     CLOCK,
@@ -33,6 +32,7 @@ from sitewatch.api.common import (
     json_errors,
 )
 from sitewatch.api.limits import LIMITER, RequestLimiter
+from sitewatch.api.routes import add_routes
 from sitewatch.api.serverlog import SERVER_OPTIONS
 from sitewatch.clock import Clock, SystemClock
 from sitewatch.config.settings import Settings

@@ -66,12 +66,7 @@ class SqliteChecks:
     async def save_locations(self, location: str, statuses: Mapping[str, LocationStatus]) -> None:
         """Write these statuses at `location`."""
         rows = [location_row(check, location, status) for check, status in statuses.items()]
-        written = await self._worker.call(_executemany, _UPSERT_LOCATION, rows)
-        if written != len(rows):
-            # A status no newer than the one stored: another writer got there first.
-            raise StoreConflictError(
-                f"{len(rows) - written} status(es) at {location} were not newer than stored"
-            )
+        self._worker.defer(_save_locations, location, rows)
 
     async def location_statuses(
         self, check_ids: Collection[str] | None = None
@@ -103,12 +98,12 @@ class SqliteChecks:
     async def save_verdicts(self, verdicts: Mapping[str, Verdict]) -> None:
         """Write these verdicts."""
         rows = [verdict_row(check, verdict) for check, verdict in verdicts.items()]
-        await self._worker.call(_executemany, _UPSERT_VERDICT, rows)
+        self._worker.defer(_executemany, _UPSERT_VERDICT, rows)
 
     async def add_results(self, location: str, results: Sequence[ProbeResult]) -> None:
         """Keep these raw results."""
         rows = [result_row(location, result) for result in results]
-        await self._worker.call(
+        self._worker.defer(
             _executemany,
             "INSERT INTO probe_results (check_id, location, started_at, kind, duration_us,"
             " detail) VALUES (?, ?, ?, ?, ?, ?)",
@@ -137,7 +132,7 @@ class SqliteOutages:
 
     async def record(self, check: str, customer: str, transition: Transition) -> None:
         """Record a transition on its outage row; a replay changes nothing."""
-        await self._worker.call(_record_outage, check, customer, transition)
+        self._worker.defer(_record_outage, check, customer, transition)
 
     async def overlapping(self, since: datetime, until: datetime) -> list[OutageRecord]:
         """Return outages begun before `until` and not recovered by `since`, by onset."""
@@ -226,6 +221,17 @@ def _verdicts(conn: sqlite3.Connection, ids: list[str] | None) -> dict[str, Verd
 def _in_state(conn: sqlite3.Connection, state: str) -> list[str]:
     rows = conn.execute("SELECT check_id FROM verdicts WHERE state = ? ORDER BY check_id", (state,))
     return [check for (check,) in rows]
+
+
+def _save_locations(
+    conn: sqlite3.Connection, location: str, rows: list[tuple[object, ...]]
+) -> None:
+    written = conn.executemany(_UPSERT_LOCATION, rows).rowcount
+    if written != len(rows):
+        # A status no newer than the one stored: another writer got there first.
+        raise StoreConflictError(
+            f"{len(rows) - written} status(es) at {location} were not newer than stored"
+        )
 
 
 def _executemany(conn: sqlite3.Connection, sql: str, rows: list[tuple[object, ...]]) -> int:

@@ -48,20 +48,39 @@ class SqliteWorker:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._conn: sqlite3.Connection | None = None
         """Touched only on the worker thread."""
+        self._deferred: list[Callable[[sqlite3.Connection], object]] = []
+        """Statements waiting to travel with the next call (`defer`)."""
         self._closed = False
 
     async def open(self) -> None:
         """Connect and set the pragmas; the writer also migrates the schema."""
         await self._submit(self._connect)
 
+    def defer(self, query: Query[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Run `query(conn, *args)` on the thread just before the next call's query.
+
+        For statements whose outcome nobody awaits (a BEGIN, a write): they travel
+        with the next call instead of costing a trip to the thread each (~50 µs of
+        the event loop's CPU here). An error they raise is raised by that call, inside
+        the same transaction, which then rolls back as if they had been awaited.
+        """
+        self._deferred.append(lambda conn: query(conn, *args, **kwargs))
+
+    def discard_deferred(self) -> None:
+        """Forget the statements not sent yet (their transaction is rolling back)."""
+        self._deferred.clear()
+
     async def call(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run `query(conn, *args)` on the worker thread and return its result."""
+        """Run the deferred statements, then `query(conn, *args)`, on the worker thread."""
+        deferred, self._deferred = self._deferred, []
 
         def run() -> T:
             conn = self._conn
             if conn is None:
                 raise RuntimeError(f"the store on {self.path} is not open")
             try:
+                for statement in deferred:
+                    statement(conn)
                 return query(conn, *args, **kwargs)
             except sqlite3.OperationalError as error:
                 mapped = _mapped(error, self.path)

@@ -182,7 +182,7 @@ async def test_extending_a_window_while_the_tick_decides_opens_no_overrun(
 
 
 async def test_an_older_batch_never_overwrites_a_newer_committed_status(
-    tmp_path: Path, rig: MonitorRig
+    tmp_path: Path, rig: MonitorRig, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Two monitors of one location over one store (a hand-over between instances):
     # the second commits the outage; the first still caches the check as unknown.
@@ -190,7 +190,11 @@ async def test_an_older_batch_never_overwrites_a_newer_committed_status(
     await other.results("portal", CONNECT, CONNECT)
     assert (await rig.verdict("portal")).state is State.DOWN
 
-    await rig.results("portal", CONNECT)
+    with caplog.at_level(logging.INFO):
+        await rig.results("portal", CONNECT)
+
+    # Its compare-and-set failed, and it decided again on the row read locked.
+    assert "a status changed elsewhere; deciding on fresh rows" in caplog.text
 
     status = await rig.status("portal")
     assert (status.state, status.failures) == (State.DOWN, 3)

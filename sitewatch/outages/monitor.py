@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sitewatch.clock import Clock
@@ -23,7 +24,7 @@ from sitewatch.outages.recorder import Judged, OutageRecorder, counts_as
 from sitewatch.outages.resultqueue import ResultQueue
 from sitewatch.paging.plans import warn_unreached
 from sitewatch.stats.metrics import Metrics
-from sitewatch.storage import Store, StoreError
+from sitewatch.storage import Store, StoreConflictError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class Monitor:
         self._queue = ResultQueue(on_drop=self._dropped)
         self._guess: dict[str, LocationStatus] = {}
         """Each check's status as the queued results will make it: for timing only."""
+        self._committed: dict[str, LocationStatus] = {}
+        """Each check's status at this location as this monitor last committed or read it."""
         self._work = asyncio.Event()
         self._now = asyncio.Event()
         self._committing = asyncio.Lock()
@@ -73,10 +76,12 @@ class Monitor:
         """Load this location's committed statuses (the basis of the predictions)."""
         async with self._store.reading() as tx:
             saved = await tx.checks.location_statuses(list(self._specs))
-        self._guess = {
-            check: by_location.get(self._location, LocationStatus())
+        self._committed = {
+            check: by_location[self._location]
             for check, by_location in saved.items()
+            if self._location in by_location
         }
+        self._guess = dict(self._committed)
 
     async def on_result(self, spec: CheckSpec, result: ProbeResult) -> bool:
         """Queue one result; answer at once whether to re-probe soon."""
@@ -142,25 +147,48 @@ class Monitor:
         self._now.clear()
 
     async def _commit(self, batch: list[ProbeResult]) -> None:
+        try:
+            await self._commit_once(batch, locked=False)
+        except StoreConflictError:
+            # A status moved on since this monitor committed it (another instance of
+            # the location probed the check during a hand-over): decide again, on
+            # the rows read locked.
+            log.info(
+                "results at %s: a status changed elsewhere; deciding on fresh rows", self._location
+            )
+            await self._commit_once(batch, locked=True)
+
+    async def _commit_once(self, batch: list[ProbeResult], *, locked: bool) -> None:
+        """Commit one batch: decide each result on the committed statuses, in order.
+
+        Optimistic by default: the statuses this monitor committed last are the basis,
+        and the write is a compare-and-set on their versions, so a basis that another
+        writer moved on fails the whole transaction (`StoreConflictError`). `locked`
+        reads the basis from the rows, locked, instead.
+        """
         now = self._clock.now()
+        checks = {r.check_id for r in batch}
         async with self._store.transaction() as tx:
-            committed = await tx.checks.lock_locations(self._location, {r.check_id for r in batch})
-            statuses, changed = self._apply(committed, batch)
-            await tx.checks.save_locations(self._location, statuses)
+            if locked:
+                basis = await tx.checks.lock_locations(self._location, checks)
+            else:
+                basis = {c: self._committed[c] for c in checks if c in self._committed}
+            statuses, changed = self._apply(basis, batch)
+            based_on = {c: basis[c].version if c in basis else 0 for c in statuses}
+            await tx.checks.save_locations(self._location, statuses, based_on=based_on)
             await tx.checks.add_results(self._location, batch)
             fault = await self._faults.judge(tx, batch, now)
-            judged = await self._recorder.judge(
-                tx, set(changed) | fault.rejudge, now=now, at=changed
-            )
-        self._adopt(statuses, judged)
+            at = {check: change.at for check, change in changed.items()}
+            judged = await self._recorder.judge(tx, set(changed) | fault.rejudge, now=now, at=at)
+        self._adopt(statuses, changed, judged)
         self._faults.adopt(fault)
 
     def _apply(
         self, committed: dict[str, LocationStatus], batch: list[ProbeResult]
-    ) -> tuple[dict[str, LocationStatus], dict[str, datetime]]:
-        """Apply the batch's results in order to the statuses read under lock."""
+    ) -> tuple[dict[str, LocationStatus], dict[str, Change]]:
+        """Apply the batch's results in order to the committed statuses."""
         statuses: dict[str, LocationStatus] = {}
-        changed: dict[str, datetime] = {}
+        changed: dict[str, Change] = {}
         for result in batch:
             spec = self._specs.get(result.check_id)
             if spec is None:
@@ -171,24 +199,25 @@ class Monitor:
             # Judged again when the location changes state, and on every failure while
             # it has the check down: a vote held back (a prober fault, a minority)
             # may complete a quorum now.
-            if decision.changed_state(before) or (
-                decision.status.state is State.DOWN and not result.ok
-            ):
-                changed[spec.id] = result.started_at
-                log.info(
-                    "check %s at %s: %s (%s)",
-                    spec.id,
-                    self._location,
-                    decision.status.state.value,
-                    decision.reason,
-                )
+            if decision.changed_state(before):
+                changed[spec.id] = Change(result.started_at, decision.reason)
+            elif decision.status.state is State.DOWN and not result.ok:
+                reason = changed[spec.id].reason if spec.id in changed else ""
+                changed[spec.id] = Change(result.started_at, reason)
         return statuses, changed
 
-    def _adopt(self, statuses: dict[str, LocationStatus], judged: Judged) -> None:
-        """Make memory follow what was committed."""
+    def _adopt(
+        self, statuses: dict[str, LocationStatus], changed: dict[str, Change], judged: Judged
+    ) -> None:
+        """Make memory follow what was committed, and say what changed."""
+        self._committed.update(statuses)
         for check, status in statuses.items():
             if not self._queue.has(check):
                 self._guess[check] = status
+        for check, change in changed.items():
+            if change.reason:
+                state = statuses[check].state.value
+                log.info("check %s at %s: %s (%s)", check, self._location, state, change.reason)
         self._board.update(location=self._location, statuses=statuses, verdicts=judged.verdicts)
         self.report(judged)
 
@@ -226,6 +255,14 @@ class Monitor:
 
     def _dropped(self, count: int) -> None:
         self._metrics.results_dropped.inc(count)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A check whose verdict the batch must judge again: when, and why (empty: a vote)."""
+
+    at: datetime
+    reason: str
 
 
 def _policy(spec: CheckSpec) -> rules.Policy:

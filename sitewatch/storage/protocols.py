@@ -24,9 +24,9 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from sitewatch.storage.clusterrepo import ClusterRepo
 from sitewatch.storage.repositories import (
     CheckRepo,
-    ClusterRepo,
     OutageRepo,
     OutboxRepo,
     TicketRepo,

@@ -14,10 +14,7 @@ from typing import Protocol
 
 from sitewatch.model import (
     DeliveryDecision,
-    Lease,
-    LocationFault,
     LocationStatus,
-    Member,
     OutageRecord,
     Page,
     PageKind,
@@ -51,8 +48,20 @@ class CheckRepo(Protocol):
         """Return the statuses of these checks at `location`, locked; unknown ones absent."""
         ...
 
-    async def save_locations(self, location: str, statuses: Mapping[str, LocationStatus]) -> None:
-        """Write these statuses at `location` (each with the version it carries)."""
+    async def save_locations(
+        self,
+        location: str,
+        statuses: Mapping[str, LocationStatus],
+        *,
+        based_on: Mapping[str, int],
+    ) -> None:
+        """Write these statuses at `location`, each over the version it was decided on.
+
+        A compare-and-set: each check's row must still hold the version `based_on`
+        names for it (0: no row yet). If any holds another, another writer moved it
+        on: `StoreConflictError`, and the transaction must roll back. A backend may
+        raise it from a later statement of the transaction, or from its commit.
+        """
         ...
 
     async def location_statuses(
@@ -262,67 +271,4 @@ class OutboxRepo(Protocol):
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to `limit` finished rows of no ticket (prober faults) created before."""
-        ...
-
-
-class ClusterRepo(Protocol):
-    """The instances sharing the database, the leader's lease, faults and shared secrets.
-
-    A backend that several hosts share (PostgreSQL) times heartbeats and leases
-    with the database's own clock and ignores `now`: no instance's wall clock
-    decides who leads.
-    """
-
-    async def heartbeat(self, member: Member, now: datetime) -> None:
-        """Register or refresh an instance (its `last_seen` becomes now)."""
-        ...
-
-    async def leave(self, instance: str) -> None:
-        """Remove an instance that stops (so it is dead at once, not after its lease)."""
-        ...
-
-    async def members(self, now: datetime, lease: timedelta) -> list[Member]:
-        """Return the instances seen within `lease`, by location and name."""
-        ...
-
-    async def forget(self, before: datetime) -> int:
-        """Delete the instances last seen before `before` (long dead); return how many."""
-        ...
-
-    async def lease(self) -> Lease | None:
-        """Return the lease as it stands (perhaps expired), or None if none was ever taken."""
-        ...
-
-    async def acquire(
-        self, instance: str, location: str, now: datetime, lease: timedelta
-    ) -> Lease | None:
-        """Renew this instance's lease, or take it over if it expired; return the lease held.
-
-        Taking over raises the epoch by one. Returns the current lease whoever holds
-        it (None only when nobody ever held one and this call did not take it).
-        """
-        ...
-
-    async def release(self, instance: str, epoch: int) -> None:
-        """Give up the lease at once (clean shutdown), if this instance still holds it."""
-        ...
-
-    async def fence(self, instance: str, epoch: int) -> None:
-        """Raise `FencedError` unless `instance` holds the lease with `epoch`, now.
-
-        Called first in every leader-only transaction; it keeps a concurrent
-        takeover from committing before this transaction ends.
-        """
-        ...
-
-    async def faults(self) -> dict[str, LocationFault]:
-        """Return the prober faults in progress, by location."""
-        ...
-
-    async def save_fault(self, location: str, fault: LocationFault | None) -> None:
-        """Record that a location's prober fault started (a fault) or cleared (None)."""
-        ...
-
-    async def secret(self, name: str, default: str) -> str:
-        """Return a shared service value, storing `default` the first time."""
         ...

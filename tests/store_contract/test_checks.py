@@ -15,8 +15,8 @@ from tests.store_contract.records import T0, down_status, up_status, verdict_dow
 
 async def test_statuses_read_back_as_written_per_location(store: Store) -> None:
     async with store.transaction() as tx:
-        await tx.checks.save_locations("eu", {"a": down_status(), "b": up_status()})
-        await tx.checks.save_locations("us", {"a": up_status()})
+        await tx.checks.save_locations("eu", {"a": down_status(), "b": up_status()}, based_on={})
+        await tx.checks.save_locations("us", {"a": up_status()}, based_on={})
     async with store.transaction() as tx:
         assert await tx.checks.lock_locations("eu", ["a", "b", "never"]) == {
             "a": down_status(),
@@ -27,8 +27,8 @@ async def test_statuses_read_back_as_written_per_location(store: Store) -> None:
 
 async def test_location_statuses_maps_each_check_to_its_locations(store: Store) -> None:
     async with store.transaction() as tx:
-        await tx.checks.save_locations("eu", {"a": down_status(), "b": up_status()})
-        await tx.checks.save_locations("us", {"a": up_status()})
+        await tx.checks.save_locations("eu", {"a": down_status(), "b": up_status()}, based_on={})
+        await tx.checks.save_locations("us", {"a": up_status()}, based_on={})
     async with store.reading() as tx:
         assert await tx.checks.location_statuses(["a"]) == {
             "a": {"eu": down_status(), "us": up_status()}
@@ -40,23 +40,25 @@ async def test_location_statuses_maps_each_check_to_its_locations(store: Store) 
         assert await tx.checks.location_statuses([]) == {}
 
 
-async def test_a_newer_version_replaces_a_status(store: Store) -> None:
+async def test_a_status_replaces_the_version_it_was_decided_on(store: Store) -> None:
     async with store.transaction() as tx:
-        await tx.checks.save_locations("eu", {"a": up_status(version=1)})
+        await tx.checks.save_locations("eu", {"a": up_status(version=1)}, based_on={})
     async with store.transaction() as tx:
-        await tx.checks.save_locations("eu", {"a": down_status(version=2)})
+        await tx.checks.save_locations("eu", {"a": down_status(version=2)}, based_on={"a": 1})
     async with store.reading() as tx:
         assert await tx.checks.location_statuses(["a"]) == {"a": {"eu": down_status(version=2)}}
 
 
-@pytest.mark.parametrize("stale", [1, 0])
-async def test_a_status_no_newer_than_the_stored_one_lost_a_race(store: Store, stale: int) -> None:
+@pytest.mark.parametrize("basis", [0, 2])
+async def test_a_status_decided_on_another_version_lost_a_race(store: Store, basis: int) -> None:
+    # Decided on no row (0), or on a version the row never held (2): another writer
+    # moved the row on, so nothing of the transaction is written.
     async with store.transaction() as tx:
-        await tx.checks.save_locations("eu", {"a": up_status(version=1)})
+        await tx.checks.save_locations("eu", {"a": up_status(version=1)}, based_on={})
     with pytest.raises(StoreConflictError):
         async with store.transaction() as tx:
             await tx.checks.save_locations(
-                "eu", {"b": up_status(), "a": down_status(version=stale)}
+                "eu", {"b": up_status(), "a": down_status(version=3)}, based_on={"a": basis}
             )
     async with store.reading() as tx:
         assert await tx.checks.location_statuses() == {"a": {"eu": up_status(version=1)}}
@@ -74,8 +76,9 @@ async def test_failing_at_lists_the_checks_whose_last_result_there_is_of_those_k
                 "b": up_status(last=ResultKind.HTTP_STATUS),
                 "d": up_status(),
             },
+            based_on={},
         )
-        await tx.checks.save_locations("us", {"e": up_status(last=ResultKind.DNS)})
+        await tx.checks.save_locations("us", {"e": up_status(last=ResultKind.DNS)}, based_on={})
     async with store.reading() as tx:
         network = [ResultKind.DNS, ResultKind.CONNECT, ResultKind.TIMEOUT]
         assert await tx.checks.failing_at("eu", network) == ["a", "c"]
@@ -85,9 +88,9 @@ async def test_failing_at_lists_the_checks_whose_last_result_there_is_of_those_k
 
 async def test_down_at_lists_the_checks_a_location_has_down(store: Store) -> None:
     async with store.transaction() as tx:
-        await tx.checks.save_locations("eu", {"b": down_status(), "a": down_status()})
-        await tx.checks.save_locations("eu", {"c": up_status()})
-        await tx.checks.save_locations("us", {"d": down_status()})
+        await tx.checks.save_locations("eu", {"b": down_status(), "a": down_status()}, based_on={})
+        await tx.checks.save_locations("eu", {"c": up_status()}, based_on={})
+        await tx.checks.save_locations("us", {"d": down_status()}, based_on={})
     async with store.reading() as tx:
         assert await tx.checks.down_at("eu") == ["a", "b"]
         assert await tx.checks.down_at("mars") == []
@@ -119,7 +122,7 @@ async def test_a_second_transaction_locking_the_same_statuses_waits_for_the_firs
 ) -> None:
     store = backend.store
     async with store.transaction() as tx:
-        await tx.checks.save_locations("eu", {"a": up_status(version=1)})
+        await tx.checks.save_locations("eu", {"a": up_status(version=1)}, based_on={})
 
     async def second() -> dict[str, object]:
         async with store.transaction() as tx:
@@ -130,7 +133,7 @@ async def test_a_second_transaction_locking_the_same_statuses_waits_for_the_firs
         other = asyncio.create_task(second())
         await backend.waiting()
         assert not other.done()
-        await tx.checks.save_locations("eu", {"a": down_status(version=2)})
+        await tx.checks.save_locations("eu", {"a": down_status(version=2)}, based_on={"a": 1})
     assert await other == {"a": down_status(version=2)}
 
 

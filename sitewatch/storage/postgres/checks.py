@@ -23,8 +23,8 @@ _SAVE_STATUS = (
     f"INSERT INTO location_status (location, {', '.join(STATUS_COLUMNS)})"
     f" VALUES (%s, {', '.join(['%s'] * len(STATUS_COLUMNS))})"
     f" ON CONFLICT (location, check_id) DO UPDATE SET {_STATUS_SET}"
-    # A writer whose status is not newer than the stored one read an old version.
-    " WHERE location_status.version < excluded.version"
+    # Compare-and-set: only over the version the status was decided on.
+    " WHERE location_status.version = %s"
 )
 _VERDICT_SET = ", ".join(f"{column} = excluded.{column}" for column in VERDICT_COLUMNS[1:])
 _INSERT_VERDICT = (
@@ -56,21 +56,29 @@ class PostgresCheckRepo:
         )
         return {row["check_id"]: status_from_row(row) for row in rows}
 
-    async def save_locations(self, location: str, statuses: Mapping[str, LocationStatus]) -> None:
-        """Write these statuses with the versions they carry; a stale one is a conflict.
+    async def save_locations(
+        self,
+        location: str,
+        statuses: Mapping[str, LocationStatus],
+        *,
+        based_on: Mapping[str, int],
+    ) -> None:
+        """Write these statuses over the versions they were decided on, in id order.
 
-        A status is written only over an older version (or no row): a writer that
-        read an older version than the one stored lost a race, and the whole
-        transaction fails with `StoreConflictError` so that it is retried on fresh data.
+        A compare-and-set: a row that no longer holds the version in `based_on` (0:
+        no row) was moved on by another writer; nothing is written for it and the
+        whole transaction fails with `StoreConflictError`, to be retried on fresh
+        rows. The upsert locks each row it meets, in id order, like `lock_locations`.
         """
         ordered = sorted(statuses.items())
         written = await self._sql.execute_many(
-            _SAVE_STATUS, [(location, *status_values(c, s)) for c, s in ordered]
+            _SAVE_STATUS,
+            [(location, *status_values(c, s), based_on.get(c, 0)) for c, s in ordered],
         )
         if written < len(ordered):
             raise StoreConflictError(
                 f"location {location!r}: a status was written meanwhile by another "
-                f"transaction (its version is not older than the one saved); retry"
+                f"transaction (its version is not the one decided on); retry"
             )
 
     async def location_statuses(

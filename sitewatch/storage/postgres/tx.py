@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sitewatch.storage.clusterrepo import ClusterRepo
 from sitewatch.storage.postgres import results
 from sitewatch.storage.postgres.checks import PostgresCheckRepo
 from sitewatch.storage.postgres.cluster import PostgresClusterRepo
@@ -12,7 +13,6 @@ from sitewatch.storage.postgres.tickets import PostgresTicketRepo
 from sitewatch.storage.postgres.windows import PostgresWindowRepo
 from sitewatch.storage.repositories import (
     CheckRepo,
-    ClusterRepo,
     OutageRepo,
     OutboxRepo,
     TicketRepo,

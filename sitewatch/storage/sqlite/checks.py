@@ -42,7 +42,8 @@ _UPDATE_LOCATION = ", ".join(
 _UPSERT_LOCATION = (
     f"INSERT INTO location_status ({LOCATION_COLUMNS}) VALUES ({', '.join('?' * 15)})"
     f" ON CONFLICT (check_id, location) DO UPDATE SET {_UPDATE_LOCATION}"
-    " WHERE excluded.version > location_status.version"
+    # Compare-and-set: only over the version the status was decided on.
+    " WHERE location_status.version = ?"
 )
 _UPSERT_VERDICT = (
     f"INSERT OR REPLACE INTO verdicts ({VERDICT_COLUMNS}) VALUES ({', '.join('?' * 8)})"
@@ -63,9 +64,21 @@ class SqliteChecks:
         """Return the statuses of these checks at `location` (the transaction holds the lock)."""
         return await self._worker.call(_locations, location, sorted(check_ids))
 
-    async def save_locations(self, location: str, statuses: Mapping[str, LocationStatus]) -> None:
-        """Write these statuses at `location`."""
-        rows = [location_row(check, location, status) for check, status in statuses.items()]
+    async def save_locations(
+        self,
+        location: str,
+        statuses: Mapping[str, LocationStatus],
+        *,
+        based_on: Mapping[str, int],
+    ) -> None:
+        """Write these statuses at `location` over the versions they were decided on.
+
+        Deferred: a conflict is raised by the transaction's next statement or commit.
+        """
+        rows = [
+            (*location_row(check, location, status), based_on.get(check, 0))
+            for check, status in statuses.items()
+        ]
         self._worker.defer(_save_locations, location, rows)
 
     async def location_statuses(
@@ -228,9 +241,9 @@ def _save_locations(
 ) -> None:
     written = conn.executemany(_UPSERT_LOCATION, rows).rowcount
     if written != len(rows):
-        # A status no newer than the one stored: another writer got there first.
+        # A row that no longer holds the version decided on: another writer got there.
         raise StoreConflictError(
-            f"{len(rows) - written} status(es) at {location} were not newer than stored"
+            f"{len(rows) - written} status(es) at {location} were changed by another writer"
         )
 
 

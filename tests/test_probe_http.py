@@ -18,6 +18,7 @@ from sitewatch.model.checks import ExtractPattern
 from sitewatch.probing.http import BODY_LIMIT, HttpLogonProbe, _needs_cookies
 from sitewatch.probing.patterns import compile_extract
 from sitewatch.probing.probe import PROBES
+from sitewatch.probing.request import Request, Requests, Unsendable
 
 CSRF = {"csrf": compile_extract(r'name="csrf" value="([^"]+)"')}
 LOGGED_ON = Expectation(status=(302,), body_lacks="Invalid password", cookie="session")
@@ -452,6 +453,23 @@ def test_only_a_check_a_cookie_can_matter_to_gets_a_cookie_jar() -> None:
     assert _needs_cookies(check(get(url), get(url)))  # a later step sends what was set
     assert _needs_cookies(check(get(url, Expectation(cookie="session"))))
     assert _needs_cookies(check(get(url, follow_redirects=True)))  # hops send cookies
+
+
+def test_a_step_without_placeholders_is_prepared_once_and_one_with_them_every_time() -> None:
+    requests = Requests()
+    fixed = get("http://127.0.0.1:1/login")
+    first = requests.prepare(fixed, {})
+    assert isinstance(first, Request)
+    assert requests.prepare(fixed, {"csrf": "x"}) is first  # built once, reused
+
+    filled = Step(Method.POST, "http://127.0.0.1:1/login", form={"csrf": "{csrf}"})
+    one, two = requests.prepare(filled, {"csrf": "a"}), requests.prepare(filled, {"csrf": "b"})
+    assert isinstance(one, Request) and isinstance(two, Request)
+    assert (one.form, two.form) == ({"csrf": "a"}, {"csrf": "b"})
+
+    broken = get("http://127.0.0.1:1/\x00")
+    assert isinstance(requests.prepare(broken, {}), Unsendable)
+    assert isinstance(requests.prepare(broken, {}), Unsendable)
 
 
 async def test_probes_sharing_a_connector_leave_it_open(

@@ -23,7 +23,7 @@ from sitewatch.model import CheckSpec, ProbeResult, ResultKind, Step
 from sitewatch.probing.attempt import Attempt
 from sitewatch.probing.body import BODY_LIMIT, read_body
 from sitewatch.probing.redirects import MAX_REDIRECTS, ForbiddenAddresses, Refusal, follow
-from sitewatch.probing.request import Request, Unsendable, prepare, target
+from sitewatch.probing.request import Request, Requests, Unsendable, target
 from sitewatch.probing.verdict import Answer, Failure, failure_of, judge
 
 __all__ = ["BODY_LIMIT", "USER_AGENT", "HttpLogonProbe"]
@@ -58,6 +58,9 @@ class HttpLogonProbe:
         self._owns_connector = connector is None
         self._body_limit = body_limit
         self._forbidden = ForbiddenAddresses(forbidden)
+        self._requests = Requests()
+        self._jars: dict[int, tuple[CheckSpec, bool]] = {}
+        """`id(check)`: the check, and whether its probe needs a cookie jar."""
 
     async def __aenter__(self) -> HttpLogonProbe:
         return self
@@ -99,7 +102,7 @@ class HttpLogonProbe:
         # unsafe=True keeps cookies from sites addressed by IP, such as 127.0.0.1; a
         # check no cookie can matter to gets a jar that keeps nothing (cheaper).
         jar: aiohttp.abc.AbstractCookieJar = (
-            aiohttp.CookieJar(unsafe=True) if _needs_cookies(check) else aiohttp.DummyCookieJar()
+            aiohttp.CookieJar(unsafe=True) if self._jar_needed(check) else aiohttp.DummyCookieJar()
         )
         return aiohttp.ClientSession(
             connector=self._connector,
@@ -110,10 +113,17 @@ class HttpLogonProbe:
             headers={"User-Agent": USER_AGENT},
         )
 
+    def _jar_needed(self, check: CheckSpec) -> bool:
+        """Return `_needs_cookies(check)`, worked out once per check (every probe asks)."""
+        known = self._jars.get(id(check))
+        if known is None or known[0] is not check:
+            known = self._jars[id(check)] = (check, _needs_cookies(check))
+        return known[1]
+
     async def _run_steps(self, session: aiohttp.ClientSession, attempt: Attempt) -> None:
         for index, step in enumerate(attempt.check.steps, start=1):
             attempt.begin(index, step, target(step, attempt.values))
-            request = prepare(step, attempt.values)
+            request = self._requests.prepare(step, attempt.values)
             if isinstance(request, Unsendable):
                 attempt.fail(ResultKind.CONTENT, request.reason)
                 return

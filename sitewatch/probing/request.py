@@ -79,6 +79,49 @@ def prepare(step: Step, values: Mapping[str, str]) -> Request | Unsendable:
     return Request(step.method, parsed, headers, form, json)
 
 
+class Requests:
+    """`prepare`, remembering the request of every step with no placeholder in it.
+
+    Such a step's request is the same at every probe, and building it (above all
+    parsing its URL) was most of what a single-GET probe costs beyond aiohttp's own
+    work (bench/README.md, "Issue 15, continued"). Steps are looked up by identity,
+    and each remembered step is held, so its id cannot name another step meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Step, Request | None]] = {}
+        """`id(step)`: the step, and its request if it never changes (else None)."""
+
+    def prepare(self, step: Step, values: Mapping[str, str]) -> Request | Unsendable:
+        """Return what `prepare(step, values)` returns, reusing a constant request."""
+        known = self._known.get(id(step))
+        if known is not None and known[0] is step and known[1] is not None:
+            return known[1]
+        request = prepare(step, values)
+        if known is None:
+            fixed = (
+                request if isinstance(request, Request) and not _has_placeholders(step) else None
+            )
+            self._known[id(step)] = (step, fixed)
+        return request
+
+
+def _has_placeholders(step: Step) -> bool:
+    """Tell whether any part of a step's request may hold a `{name}` to fill."""
+    texts = [step.url, *step.headers.values(), *(step.form or {}).values()]
+    return any("{" in text for text in texts) or _json_has_placeholders(step.json)
+
+
+def _json_has_placeholders(document: Any) -> bool:
+    if isinstance(document, str):
+        return "{" in document
+    if isinstance(document, Mapping):
+        return any(_json_has_placeholders(item) for item in document.values())
+    if isinstance(document, list | tuple):
+        return any(_json_has_placeholders(item) for item in document)
+    return False
+
+
 def _fill(template: str, values: Mapping[str, str], where: str) -> str:
     """Insert extracted values for `{name}`; unknown names stay as written."""
     if "{" not in template:

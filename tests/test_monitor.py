@@ -194,7 +194,7 @@ async def test_an_older_batch_never_overwrites_a_newer_committed_status(
         await rig.results("portal", CONNECT)
 
     # Its compare-and-set failed, and it decided again on the row read locked.
-    assert "a status changed elsewhere; deciding on fresh rows" in caplog.text
+    assert "changed by another writer; deciding on fresh rows" in caplog.text
 
     status = await rig.status("portal")
     assert (status.state, status.failures) == (State.DOWN, 3)

@@ -149,13 +149,11 @@ class Monitor:
     async def _commit(self, batch: list[ProbeResult]) -> None:
         try:
             await self._commit_once(batch, locked=False)
-        except StoreConflictError:
-            # A status moved on since this monitor committed it (another instance of
-            # the location probed the check during a hand-over): decide again, on
-            # the rows read locked.
-            log.info(
-                "results at %s: a status changed elsewhere; deciding on fresh rows", self._location
-            )
+        except StoreConflictError as conflict:
+            # Usually a status moved on since this monitor committed it (another
+            # instance of the location probed the check during a hand-over): decide
+            # again, on the rows read locked.
+            log.info("results at %s: %s; deciding on fresh rows", self._location, conflict)
             await self._commit_once(batch, locked=True)
 
     async def _commit_once(self, batch: list[ProbeResult], *, locked: bool) -> None:

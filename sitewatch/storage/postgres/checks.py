@@ -77,8 +77,7 @@ class PostgresCheckRepo:
         )
         if written < len(ordered):
             raise StoreConflictError(
-                f"location {location!r}: a status was written meanwhile by another "
-                f"transaction (its version is not the one decided on); retry"
+                f"{len(ordered) - written} status(es) at {location} were changed by another writer"
             )
 
     async def location_statuses(

@@ -8,7 +8,7 @@ Each figure comes from a fresh process per way and size, so that RSS is its own:
              were until the table), rendered by `generate_latest`
   collector  `Metrics` with the table, rendered by `generate_latest(metrics.registry)`:
              the table yields metric families and prometheus_client formats them
-  direct     `Metrics.render_chunks()`, as /metrics calls it: the table writes its own
+  direct     `Metrics.render_stream()`, as /metrics calls it: the table writes its own
              text, prometheus_client the rest, and nothing joins the chunks
 
 Every check gets one probe result and a state, as after its first probe. Columns:
@@ -220,7 +220,10 @@ def measure(way: str, count: int, repeats: int) -> dict[str, Any]:
         def render() -> list[bytes]:
             return [generate_latest(registry)]
     else:
-        render = target.render_chunks
+
+        def render() -> list[bytes]:
+            return list(target.render_stream())
+
     reset_peak()
     base = status_kib("VmRSS")
     times, size = [], 0

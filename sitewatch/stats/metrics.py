@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -71,9 +70,6 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         self.registry.register(self.checks)
         self.registry.register(self._instruments)
-        # Renders may overlap (two scrapers, each on a worker thread): one at a time
-        # keeps the peak memory to one copy of the text.
-        self._rendering = threading.Lock()
         self._in_force: dict[str, int] = {}
         """Each customer's `sitewatch_maintenance_active`, as last set."""
         r = self._instruments
@@ -223,13 +219,16 @@ class Metrics:
         """Show whether each location has the check up (`sitewatch_location_check_up`)."""
         self.checks.set_locations(check, customer, up)
 
-    def render_chunks(self) -> list[bytes]:
-        """Return every metric in the Prometheus text format, in chunks; any thread may call it."""
-        with self._rendering:
-            chunks = list(self.checks.render())
-            chunks.append(generate_latest(self._instruments))
-            return chunks
+    def render_stream(self) -> Iterator[bytes]:
+        """Yield every metric in the Prometheus text format, each chunk as it is written.
+
+        Any thread may advance it, one at a time: /metrics writes it on worker threads
+        and sends each part as it comes, so a scrape never holds the whole text (~70
+        MiB at 20,000 checks) in memory.
+        """
+        yield from self.checks.render()
+        yield generate_latest(self._instruments)
 
     def render(self) -> bytes:
         """Return every metric in the Prometheus text format; any thread may call it."""
-        return b"".join(self.render_chunks())
+        return b"".join(self.render_stream())

@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 import hotspots
+import sites
 from cluster_nodes import Instance, clustered, drop_database, lease_of, new_database
 from control import FarmProcess, Webhook
 from service import Policy, Workspace
@@ -114,7 +115,9 @@ async def cpu_run(
     url = new_database()
     try:
         with tempfile.TemporaryDirectory(prefix="sitewatch-cluster-") as tmp:
-            space = Workspace(Path(tmp), args.checks, farm.ports, Policy(args.interval))
+            space = Workspace(
+                Path(tmp), args.checks, farm.ports, Policy(args.interval), kind=args.kind
+            )
             clustered(space, hook.url, url, 10)
             idle_space = Workspace(Path(tmp) / "idle", 0, farm.ports, Policy(args.interval))
             idle_space.root.mkdir()
@@ -211,6 +214,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=10_000)
     parser.add_argument("--interval", type=float, default=30.0)
+    parser.add_argument("--kind", choices=sites.KINDS, default="logon", help="for the CPU runs")
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--failovers", type=int, default=10)

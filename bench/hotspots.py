@@ -32,12 +32,14 @@ def available() -> bool:
     return _py_spy() is not None
 
 
-def record(pid: int, seconds: float, output: Path, cpu: int | None) -> subprocess.Popen[bytes]:
-    """Start sampling `pid` for `seconds` into `output` (collapsed stacks); return the process."""
+def record(
+    pid: int, seconds: float, output: Path, cpu: int | None, rate: int = 100
+) -> subprocess.Popen[bytes]:
+    """Sample `pid` `rate` times a second for `seconds` into `output`; return the sampler."""
     command = [_py_spy() or "py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds))]
     # --gil: only the thread holding the GIL is sampled, so waits (epoll, a queue)
     # are not mistaken for work.
-    command += ["--rate", "100", "--nonblocking", "--gil"]
+    command += ["--rate", str(rate), "--nonblocking", "--gil"]
     command += ["--format", "raw", "--output", str(output)]
     cpus = {cpu} if cpu is not None else None
 
@@ -105,7 +107,7 @@ def summarize(path: Path, top: int = 15) -> list[str]:
     def share(count: int) -> str:
         return f"{100 * count / samples:5.1f}%"
 
-    lines = [f"  {samples} busy samples at 100 Hz", "  self time by package/module:"]
+    lines = [f"  {samples} busy samples", "  self time by package/module:"]
     lines += [f"    {share(c)}  {name}" for name, c in own_area.most_common(top)]
     lines.append("  self time by function:")
     lines += [f"    {share(c)}  {name}" for name, c in own_func.most_common(top)]

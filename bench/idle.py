@@ -2,7 +2,7 @@
 
 Usage, from the project root (sitewatch installed, or PYTHONPATH=.):
     python bench/idle.py [--checks 1000] [--seconds 60] [--rounds 3]
-                         [--database URL] [--pythonpath DIR] [--profile FILE]
+                         [--database URL] [--pythonpath DIR] [--profile FILE [--rate 1000]]
 
 The real `sitewatch run` on N single-GET checks of the farm's sites at a one-hour
 interval (so it probes N/3600 a second, nearly nothing), pinned to CPU 0 (the farm
@@ -51,7 +51,9 @@ async def measure(args: argparse.Namespace, root: Path) -> list[float]:
                 profiler = None
                 if args.profile and window == args.rounds - 1:
                     output = Path(args.profile)
-                    profiler = hotspots.record(service.pid, args.seconds, output, cpu=1)
+                    profiler = hotspots.record(
+                        service.pid, args.seconds, output, cpu=1, rate=args.rate
+                    )
                 before = service.snapshot()
                 await asyncio.sleep(args.seconds)
                 after = service.snapshot()
@@ -75,6 +77,7 @@ def main() -> None:
     parser.add_argument("--database", default="", help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--pythonpath", default="", help="run sitewatch from this tree")
     parser.add_argument("--profile", default="", help="py-spy the last window into FILE")
+    parser.add_argument("--rate", type=int, default=1000, help="py-spy samples a second")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sitewatch-idle-") as directory:
         figures = asyncio.run(measure(args, Path(directory)))

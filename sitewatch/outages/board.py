@@ -96,14 +96,21 @@ class CheckBoard:
         verdicts: Mapping[str, Verdict],
     ) -> None:
         """Take in what a transaction just committed."""
-        for check in set(statuses) | set(verdicts):
+        for check, status in statuses.items():
             old = self._views.get(check)
             if old is None:
                 continue
-            locations = dict(old.locations)
-            if check in statuses:
-                locations[location] = statuses[check]
-            self._show(CheckView(old.spec, verdicts.get(check, old.verdict), locations))
+            verdict = verdicts.get(check, old.verdict)
+            view = CheckView(old.spec, verdict, {**old.locations, location: status})
+            shown = old.locations.get(location)
+            if verdict is old.verdict and shown is not None and shown.state is status.state:
+                self._views[check] = view  # most results: nothing a gauge shows moved
+            else:
+                self._show(view)
+        for check, verdict in verdicts.items():
+            old = self._views.get(check)
+            if old is not None and check not in statuses:
+                self._show(CheckView(old.spec, verdict, old.locations))
 
     def in_state(self, states: Iterable[State]) -> list[str]:
         """Return the checks whose verdict is in one of these states."""

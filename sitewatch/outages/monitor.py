@@ -60,7 +60,7 @@ class Monitor:
         self._clock = clock
         self._location = location
         self._linger = linger
-        self._queue = ResultQueue(on_drop=self._dropped)
+        self._queue: ResultQueue[Observed] = ResultQueue(on_drop=self._dropped)
         self._guess: dict[str, LocationStatus] = {}
         """Each check's status as the queued results will make it: for timing only."""
         self._committed: dict[str, LocationStatus] = {}
@@ -90,7 +90,7 @@ class Monitor:
         guess = rules.observe(before, result, self._policies.get(spec.id) or _policy(spec))
         self._guess[spec.id] = guess.status
         # The step reports serve `sitewatch probe`; the queue keeps what the rules need.
-        self._queue.put(result.without_steps())
+        self._queue.put(Observed(spec.id, result.without_steps(), before, guess))
         self._work.set()
         if guess.may_page(before):
             self._now.set()  # a confirmation or a recovery: commit it without lingering
@@ -120,7 +120,7 @@ class Monitor:
             if batch:
                 await self._commit_or_keep(batch)
 
-    async def _commit_or_keep(self, batch: list[ProbeResult]) -> None:
+    async def _commit_or_keep(self, batch: list[Observed]) -> None:
         try:
             await self._commit(batch)
         except BaseException:
@@ -146,7 +146,7 @@ class Monitor:
         self._work.clear()
         self._now.clear()
 
-    async def _commit(self, batch: list[ProbeResult]) -> None:
+    async def _commit(self, batch: list[Observed]) -> None:
         try:
             await self._commit_once(batch, locked=False)
         except StoreConflictError as conflict:
@@ -156,7 +156,7 @@ class Monitor:
             log.info("results at %s: %s; deciding on fresh rows", self._location, conflict)
             await self._commit_once(batch, locked=True)
 
-    async def _commit_once(self, batch: list[ProbeResult], *, locked: bool) -> None:
+    async def _commit_once(self, batch: list[Observed], *, locked: bool) -> None:
         """Commit one batch: decide each result on the committed statuses, in order.
 
         Optimistic by default: the statuses this monitor committed last are the basis,
@@ -165,7 +165,7 @@ class Monitor:
         reads the basis from the rows, locked, instead.
         """
         now = self._clock.now()
-        checks = {r.check_id for r in batch}
+        checks = {entry.check_id for entry in batch}
         async with self._store.transaction() as tx:
             if locked:
                 basis = await tx.checks.lock_locations(self._location, checks)
@@ -174,25 +174,31 @@ class Monitor:
             statuses, changed = self._apply(basis, batch)
             based_on = {c: basis[c].version if c in basis else 0 for c in statuses}
             await tx.checks.save_locations(self._location, statuses, based_on=based_on)
-            await tx.checks.add_results(self._location, batch)
-            fault = await self._faults.judge(tx, batch, now)
+            results = [entry.result for entry in batch]
+            await tx.checks.add_results(self._location, results)
+            fault = await self._faults.judge(tx, results, now)
             at = {check: change.at for check, change in changed.items()}
             judged = await self._recorder.judge(tx, set(changed) | fault.rejudge, now=now, at=at)
         self._adopt(statuses, changed, judged)
         self._faults.adopt(fault)
 
     def _apply(
-        self, committed: dict[str, LocationStatus], batch: list[ProbeResult]
+        self, committed: dict[str, LocationStatus], batch: list[Observed]
     ) -> tuple[dict[str, LocationStatus], dict[str, Change]]:
         """Apply the batch's results in order to the committed statuses."""
         statuses: dict[str, LocationStatus] = {}
         changed: dict[str, Change] = {}
-        for result in batch:
-            spec = self._specs.get(result.check_id)
+        for entry in batch:
+            spec, result = self._specs.get(entry.check_id), entry.result
             if spec is None:
                 continue
             before = statuses.get(spec.id) or committed.get(spec.id) or LocationStatus()
-            decision = rules.observe(before, result, self._policies[spec.id])
+            # The rules are pure: on the very status `on_result` decided on, its
+            # decision stands (the usual case), and observing again would only cost.
+            if entry.basis is before:
+                decision = entry.decision
+            else:
+                decision = rules.observe(before, result, self._policies[spec.id])
             statuses[spec.id] = decision.status
             # Judged again when the location changes state, and on every failure while
             # it has the check down: a vote held back (a prober fault, a minority)
@@ -253,6 +259,16 @@ class Monitor:
 
     def _dropped(self, count: int) -> None:
         self._metrics.results_dropped.inc(count)
+
+
+@dataclass(slots=True)
+class Observed:
+    """A queued result, with the status `on_result` saw before it and what it decided."""
+
+    check_id: str
+    result: ProbeResult
+    basis: LocationStatus
+    decision: rules.LocationDecision
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,14 +11,25 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
-
-from sitewatch.model import ProbeResult
+from typing import Generic, Protocol, TypeVar
 
 PER_CHECK = 64
 TOTAL = 100_000
 
 
-class ResultQueue:
+class OfCheck(Protocol):
+    """What the queue holds: anything of one check (a result, with what was made of it)."""
+
+    @property
+    def check_id(self) -> str:
+        """Return the check it is of."""
+        ...
+
+
+Item = TypeVar("Item", bound=OfCheck)
+
+
+class ResultQueue(Generic[Item]):
     """A bounded, ordered queue of probe results with cheap per-check bounds."""
 
     def __init__(
@@ -31,7 +42,7 @@ class ResultQueue:
         self._per_check = per_check
         self._total = total
         self._on_drop = on_drop
-        self._by_check: dict[str, deque[tuple[int, ProbeResult]]] = {}
+        self._by_check: dict[str, deque[tuple[int, Item]]] = {}
         self._next = itertools.count()
         self._front = 0
         """Sequence numbers below every queued one, for results put back in front."""
@@ -44,17 +55,17 @@ class ResultQueue:
         """Tell whether results of this check are queued."""
         return bool(self._by_check.get(check))
 
-    def put(self, result: ProbeResult) -> None:
+    def put(self, result: Item) -> None:
         """Queue a result behind everything queued."""
         self._push(next(self._next), result)
 
-    def put_back(self, batch: list[ProbeResult]) -> None:
+    def put_back(self, batch: list[Item]) -> None:
         """Queue a batch that could not be committed in front of everything queued since."""
         self._front -= len(batch)
         for offset, result in enumerate(batch):
             self._push(self._front + offset, result, front=True)
 
-    def take(self) -> list[ProbeResult]:
+    def take(self) -> list[Item]:
         """Remove and return everything queued, in order."""
         items = sorted(
             (entry for entries in self._by_check.values() for entry in entries),
@@ -64,7 +75,7 @@ class ResultQueue:
         self._size = 0
         return [result for _, result in items]
 
-    def _push(self, seq: int, result: ProbeResult, *, front: bool = False) -> None:
+    def _push(self, seq: int, result: Item, *, front: bool = False) -> None:
         entries = self._by_check.setdefault(result.check_id, deque())
         if front:
             # Put back in order: each check's entries stay sorted by sequence.

@@ -1,7 +1,8 @@
 """A/B two sitewatch trees side by side, at the same time, with the bare loop beside them.
 
 Usage, from the project root:
-    python bench/ab.py [--checks 5000] [--kind get] [--seconds 60] [--rounds 3] OLD_DIR [NEW_DIR]
+    python bench/ab.py [--checks 5000] [--kind get] [--seconds 60] [--rounds 3]
+                       [--profile DIR] OLD_DIR [NEW_DIR]
 
 `run.py` measures the bare loop and sitewatch one after the other; on a shared virtual
 machine the cost of a timer wake-up moves by 2-3x within minutes, so a ratio of two
@@ -14,7 +15,10 @@ With one tree it is that tree against the bare loop, side by side (the figure
 `run.py` takes one after the other); keep the sum of the CPU shares under one core.
 
 Each sitewatch has N checks at `--interval` with its own SQLite file; nothing goes
-down (no pages). Probes in the window are counted in each one's database.
+down (no pages). The probes that started in the window are counted in each one's
+database after it has stopped. `--profile DIR` samples both trees with py-spy over
+the last round's window (1,000 a second, on the farm's CPU) and prints the functions
+whose own time differs most between them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,12 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import hotspots
 import sites
 from control import HERE, FarmProcess, farm_and_webhook
 from service import Policy, Service, Workspace
 
 
-async def one_round(args: argparse.Namespace, farm: FarmProcess, url: str) -> dict[str, float]:
+async def one_round(
+    args: argparse.Namespace, farm: FarmProcess, url: str, number: int
+) -> dict[str, float]:
     """Run both trees and the bare loop over one window; return CPU ms per probe of each."""
     with tempfile.TemporaryDirectory(prefix="sitewatch-ab-") as tmp:
         services = []
@@ -58,18 +67,52 @@ async def one_round(args: argparse.Namespace, farm: FarmProcess, url: str) -> di
             bare = asyncio.create_task(_bare(args, farm.ports))
             await asyncio.sleep(2.0)  # the bare loop's own warm-up
             before = {name: (s.snapshot(), time.time()) for name, s in services}
+            samplers = _sample(args, services, last=number == args.rounds)
             await asyncio.sleep(args.seconds)
             after = {name: (s.snapshot(), time.time()) for name, s in services}
+            for sampler in samplers:
+                await asyncio.to_thread(sampler.wait)
             figures = {"bare": (await bare)["cpu_ms_per_logon"]}
         finally:
             for _, service in services:
                 await asyncio.to_thread(service.stop)
-    for name, (start, _) in before.items():
-        end = after[name][0]
-        probes = max(end.results - start.results, 1)
-        figures[name] = 1000 * (end.cpu_seconds - start.cpu_seconds) / probes
-        figures[f"{name}_rate"] = probes / (end.at - start.at)
+        for name, service in services:
+            start, end = before[name][0], after[name][0]
+            # Counted by start time once the service has stopped (and committed all):
+            # row ids read at the two snapshots would count each tree's commit lag
+            # (up to a second of probes for a tree that commits once a second).
+            probes = max(started_between(service.workspace.database, start.at, end.at), 1)
+            figures[name] = 1000 * (end.cpu_seconds - start.cpu_seconds) / probes
+            figures[f"{name}_rate"] = probes / (end.at - start.at)
     return figures
+
+
+def started_between(database: Path, start: float, end: float) -> int:
+    """Return how many probes in the database started between two Unix times."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM probe_results WHERE started_at >= ? AND started_at < ?",
+            (int(start * 1e6), int(end * 1e6)),
+        ).fetchone()
+    finally:
+        connection.close()
+    return int(count)
+
+
+def _sample(
+    args: argparse.Namespace, services: list[tuple[str, Service]], *, last: bool
+) -> list[subprocess.Popen[bytes]]:
+    """Start py-spy on each tree's service over the last round's window, if asked."""
+    if not (args.profile and last):
+        return []
+    Path(args.profile).mkdir(parents=True, exist_ok=True)
+    return [
+        hotspots.record(
+            s.pid, args.seconds, Path(args.profile) / f"{name}.txt", cpu=args.farm_cpu, rate=1000
+        )
+        for name, s in services
+    ]
 
 
 async def _bare(args: argparse.Namespace, ports: list[int]) -> dict[str, Any]:
@@ -91,7 +134,7 @@ async def main(args: argparse.Namespace) -> None:
         farm_and_webhook(session, args.checks, args.farm_cpu) as (farm, webhook),
     ):
         for n in range(1, args.rounds + 1):
-            r = await one_round(args, farm, webhook.url)
+            r = await one_round(args, farm, webhook.url, n)
             rounds.append(r)
             print(_line(f"round {n}", r), flush=True)
     medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
@@ -100,6 +143,13 @@ async def main(args: argparse.Namespace) -> None:
     ratios = [r[key] / r["old"] if key == "new" else r["old"] / r["bare"] for r in rounds]
     label = "new / old" if args.new else "sitewatch / bare"
     print(f"{label} per round: {', '.join(f'x{x:.3f}' for x in ratios)}")
+    if args.profile and args.new:
+        print("where the CPU went, new against old (py-spy, the last round):")
+        print(
+            "\n".join(
+                hotspots.compare(Path(args.profile) / "old.txt", Path(args.profile) / "new.txt")
+            )
+        )
 
 
 def _trees(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -131,6 +181,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--farm-cpu", type=int, default=1)
+    parser.add_argument("--profile", default="", help="py-spy each tree's last round into DIR")
     args = parser.parse_args()
     args.old = str(Path(args.old).resolve())
     args.new = str(Path(args.new).resolve()) if args.new else ""

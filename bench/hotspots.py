@@ -121,5 +121,33 @@ def summarize(path: Path, top: int = 15) -> list[str]:
     return lines
 
 
+def compare(old: Path, new: Path, top: int = 25) -> list[str]:
+    """Rank functions by how many more busy samples (self time) `new` has than `old`.
+
+    For two trees sampled side by side over the same window at the same rate, a
+    sample is the same slice of CPU in both: the differences are where the CPU went.
+    """
+    counts = [_own_by_function(old), _own_by_function(new)]
+    totals = [sum(c.values()) for c in counts]
+    lines = [f"  busy samples: old {totals[0]}, new {totals[1]} ({totals[1] - totals[0]:+d})"]
+    names = set(counts[0]) | set(counts[1])
+    moved = sorted(names, key=lambda n: abs(counts[1][n] - counts[0][n]), reverse=True)
+    for name in moved[:top]:
+        before, after = counts[0][name], counts[1][name]
+        lines.append(f"    {after - before:+6d}  {before:6d} -> {after:6d}  {name}")
+    return lines
+
+
+def _own_by_function(path: Path) -> Counter[str]:
+    own: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        parsed = _parse(line)
+        if parsed is not None:
+            frames, count = parsed
+            func, file = frames[-1]
+            own[f"{func} ({_area(file)})"] += count
+    return own
+
+
 if __name__ == "__main__":
     print("\n".join(summarize(Path(sys.argv[1]))))

@@ -27,7 +27,6 @@ from yarl import URL
 
 from sitewatch.clock import SystemClock
 from sitewatch.model import CheckSpec, Expectation, Method, ProbeResult, ResultKind, Step
-from sitewatch.model.checks import ExtractMatch
 from sitewatch.probing.body import BODY_LIMIT
 from sitewatch.probing.http import HttpLogonProbe
 from sitewatch.probing.patterns import compile_extract
@@ -483,7 +482,7 @@ class ExplodingPattern:
 
     pattern = "(exploding)"
 
-    def search(self, text: str, /) -> ExtractMatch | None:
+    def first(self, text: str, /) -> str | None:
         """Raise, as a bug would."""
         raise RuntimeError(f"bug while matching, near {PASSWORD}")
 

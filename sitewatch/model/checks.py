@@ -75,14 +75,6 @@ class Expectation:
     max_time: timedelta | None = None
 
 
-class ExtractMatch(Protocol):
-    """A match of an `extract` pattern (as `re.Match` and RE2's match have it)."""
-
-    def group(self, index: int, /) -> str | None:
-        """Return the text of one group, or None when it took no part."""
-        ...
-
-
 class ExtractPattern(Protocol):
     """A compiled `extract` pattern; check files compile theirs with RE2 (linear time)."""
 
@@ -91,8 +83,8 @@ class ExtractPattern(Protocol):
         """The pattern as the check file wrote it."""
         ...
 
-    def search(self, text: str, /) -> ExtractMatch | None:
-        """Find the first match in `text`, or None."""
+    def first(self, text: str, /) -> str | None:
+        """Return the first group of the first match in `text`; None if none took part."""
         ...
 
 

@@ -53,4 +53,31 @@ def _reason(error: Exception) -> str:
 @lru_cache(maxsize=1024)
 def compile_extract(pattern: str) -> ExtractPattern:
     """Compile an extract pattern that `extract_problem` accepted, with RE2."""
-    return cast(ExtractPattern, re2.compile(pattern, _OPTIONS))
+    return Re2Extract(pattern)
+
+
+class Re2Extract:
+    """An extract pattern run by RE2 on the UTF-8 bytes of the text.
+
+    RE2 works on bytes. Given a `str`, its Python wrapper encodes it and then maps
+    every byte offset of the match back to a character offset, which took 12.5 µs
+    for a 2 KB page against 3.5 µs for encoding, matching bytes and decoding the
+    group here (one extract on every logon). Offsets are not needed, only the group;
+    RE2 matches UTF-8 whole characters, so the group's bytes decode as they were.
+    """
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled = re2.compile(pattern, _OPTIONS)
+
+    def first(self, text: str, /) -> str | None:
+        """Return the first group of the first match in `text`; None if none took part."""
+        # surrogatepass: a text with a lone surrogate still round-trips, never raises.
+        match = self._compiled.search(text.encode("utf-8", "surrogatepass"))
+        group = None if match is None else cast(bytes | None, match.group(1))
+        return None if group is None else group.decode("utf-8", "surrogatepass")
+
+    def __repr__(self) -> str:
+        return f"Re2Extract({self.pattern!r})"

@@ -107,8 +107,7 @@ def _extract(step: Step, text: str, extracted: dict[str, str]) -> list[str]:
     """Extract the step's values from `text` into `extracted`; return what failed."""
     problems = []
     for name, pattern in step.extract.items():
-        match = pattern.search(text)
-        value = None if match is None else match.group(1)
+        value = pattern.first(text)
         if value is None:
             problems.append(f"nothing to extract as {name} (pattern {pattern.pattern})")
         else:

@@ -28,7 +28,7 @@ from sitewatch.storage import Store, StoreConflictError, StoreError
 
 log = logging.getLogger(__name__)
 
-LINGER = timedelta(milliseconds=250)
+LINGER = timedelta(seconds=1)
 """How long an ordinary result may wait for company before its batch commits."""
 RETRY_MAX = timedelta(seconds=10)
 """The longest wait between two attempts to commit a batch that failed."""
@@ -136,13 +136,12 @@ class Monitor:
     async def _wait_for_batch(self) -> None:
         await self._work.wait()
         if not self._now.is_set():
-            linger = asyncio.ensure_future(self._clock.sleep(self._linger.total_seconds()))
-            urgent = asyncio.ensure_future(self._now.wait())
+            # Until an urgent result comes or the linger is over: a timer, not a task.
+            timer = self._clock.call_later(self._linger.total_seconds(), self._now.set)
             try:
-                await asyncio.wait({linger, urgent}, return_when=asyncio.FIRST_COMPLETED)
+                await self._now.wait()
             finally:
-                linger.cancel()
-                urgent.cancel()
+                timer.cancel()
         self._work.clear()
         self._now.clear()
 

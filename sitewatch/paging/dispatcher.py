@@ -114,6 +114,13 @@ class Dispatcher:
         if lease is None or free <= 0:
             return []
         claimant = _claimant(lease)
+        if self._tenure == lease.epoch:
+            # Most polls find nothing due: a read says so in one trip to the database
+            # instead of a fenced transaction's three. (A new tenure always goes on:
+            # it must release the claims of the former leader first.)
+            async with self._store.reading() as tx:
+                if not await tx.outbox.any_due(self._clock.now()):
+                    return []
         async with self._store.transaction() as tx:
             await tx.cluster.fence(lease.instance, lease.epoch)
             if self._tenure != lease.epoch:

@@ -242,6 +242,15 @@ class OutboxRepo(Protocol):
         """Cancel a ticket's pending rows of these kinds not claimed now; return how many."""
         ...
 
+    async def any_due(self, now: datetime) -> bool:
+        """Tell whether a pending row is due at `now` and not held by a live claim.
+
+        What `claim` would look at (it may still leave such a row waiting behind an
+        earlier one to its target), readable without a lock: a poll that finds
+        nothing due ends here.
+        """
+        ...
+
     async def claim(self, now: datetime, limit: int, lease: timedelta, claimant: str) -> list[Page]:
         """Claim up to `limit` due rows for `claimant` until `now + lease`, oldest first.
 

@@ -107,6 +107,27 @@ async def test_claim_takes_due_rows_oldest_first_up_to_the_limit(store: Store) -
     assert [p.row.operator for p in rest] == ["c"]
 
 
+async def test_a_row_is_due_once_its_time_came_unless_a_live_claim_holds_it(
+    store: Store,
+) -> None:
+    ticket = await open_ticket(store)
+
+    async def due(at: timedelta) -> bool:
+        async with store.reading() as tx:
+            return await tx.outbox.any_due(T0 + at)
+
+    assert not await due(timedelta(0))  # an empty outbox
+    async with store.transaction() as tx:
+        await tx.outbox.add([page(ticket, due=T0 + MINUTE)], T0)
+    assert [await due(at) for at in (timedelta(0), MINUTE)] == [False, True]
+    async with store.transaction() as tx:
+        [claimed] = await tx.outbox.claim(T0 + MINUTE, 1, LEASE, "i1")
+    assert [await due(at) for at in (MINUTE, MINUTE + LEASE)] == [False, True]
+    async with store.transaction() as tx:
+        await tx.outbox.record(claimed.id, "i1", sent(T0 + MINUTE), T0 + MINUTE)
+    assert not await due(MINUTE + LEASE)  # sent: never due again
+
+
 async def test_a_row_waits_while_an_earlier_row_to_its_target_about_its_subject_is_pending(
     store: Store,
 ) -> None:

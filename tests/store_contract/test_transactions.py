@@ -39,6 +39,17 @@ async def test_a_reading_transaction_sees_what_was_committed_before_it(store: St
         assert await tx.tickets.get(ticket.id) == ticket
 
 
+async def test_each_reading_transaction_sees_what_was_committed_since_the_last(
+    store: Store,
+) -> None:
+    """A reading transaction ends with its block (SQLite: without waiting for the end)."""
+    for expected in (0, 1, 2):
+        async with store.reading() as tx:
+            assert await tx.tickets.count_unresolved() == expected
+        async with store.transaction() as tx:
+            await tx.tickets.open(draft(check=f"c{expected}"))
+
+
 async def test_writing_in_a_reading_transaction_fails_and_stores_nothing(store: Store) -> None:
     with pytest.raises(Exception):  # noqa: B017 - each backend says it its own way
         async with store.reading() as tx:

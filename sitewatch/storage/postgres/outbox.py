@@ -36,6 +36,14 @@ _ONSET = "(SELECT onset_at FROM tickets WHERE tickets.id = pages.ticket_id) AS o
 _ESCALATING = [PageKind.SITE_DOWN.value, PageKind.STILL_DOWN.value]
 _PENDING = PageState.PENDING.value
 
+_ANY_DUE = """
+SELECT EXISTS (
+    SELECT 1 FROM pages
+    WHERE state = %(pending)s AND next_attempt_at <= %(now)s
+      AND (claimed_until IS NULL OR claimed_until <= %(now)s)
+) AS due
+"""
+
 _CLAIM = f"""
 WITH due AS (
     SELECT p.id FROM pages p
@@ -160,6 +168,11 @@ class PostgresOutboxRepo:
                 now,
             ),
         )
+
+    async def any_due(self, now: datetime) -> bool:
+        """Tell whether a pending row is due at `now` and not held by a live claim."""
+        row = await self._sql.row(_ANY_DUE, {"pending": _PENDING, "now": now})
+        return bool(row is not None and row["due"])
 
     async def claim(self, now: datetime, limit: int, lease: timedelta, claimant: str) -> list[Page]:
         """Claim up to `limit` due rows for `claimant` until `now + lease`, oldest first."""

@@ -65,6 +65,10 @@ class SqliteOutbox:
             _cancel, ticket_subject(ticket_id), sorted(k.value for k in kinds), reason, to_us(now)
         )
 
+    async def any_due(self, now: datetime) -> bool:
+        """Tell whether a pending row is due at `now` and not held by a live claim."""
+        return await self._worker.call(_any_due, to_us(now))
+
     async def claim(self, now: datetime, limit: int, lease: timedelta, claimant: str) -> list[Page]:
         """Claim up to `limit` due rows for `claimant`, oldest first, in order per target."""
         return await self._worker.call(
@@ -164,6 +168,15 @@ def _cancel(conn: sqlite3.Connection, subject: str, kinds: list[str], reason: st
         ),
     )
     return cursor.rowcount
+
+
+def _any_due(conn: sqlite3.Connection, now: int) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pages WHERE state = ?1 AND next_attempt_at <= ?2"
+        " AND (claimed_until IS NULL OR claimed_until <= ?2))",
+        (PageState.PENDING.value, now),
+    ).fetchone()
+    return bool(row[0])
 
 
 def _claim(conn: sqlite3.Connection, now: int, limit: int, until: int, claimant: str) -> list[Page]:

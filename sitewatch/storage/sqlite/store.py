@@ -79,7 +79,7 @@ class SqliteStore:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqliteTx]:
         """Open a read-only transaction on the reader connection (a WAL snapshot)."""
-        async with self._read_lock, _transaction(self._reader, "BEGIN") as tx:
+        async with self._read_lock, _transaction(self._reader, "BEGIN", wait=False) as tx:
             yield tx
 
     async def ping(self) -> None:
@@ -94,7 +94,14 @@ class SqliteStore:
 
 
 @asynccontextmanager
-async def _transaction(worker: SqliteWorker, begin: str) -> AsyncIterator[SqliteTx]:
+async def _transaction(
+    worker: SqliteWorker, begin: str, *, wait: bool = True
+) -> AsyncIterator[SqliteTx]:
+    """Run a block in a transaction; with `wait=False` its end is sent, not awaited.
+
+    A read-only transaction has nothing to make durable: the worker ends it before
+    the next call in any case, so waiting for that would only cost a wake-up.
+    """
     # BEGIN travels with the block's first statement (one trip to the thread fewer).
     worker.defer(_execute, begin)
     try:
@@ -105,6 +112,9 @@ async def _transaction(worker: SqliteWorker, begin: str) -> AsyncIterator[Sqlite
         worker.discard_deferred()
         await asyncio.shield(worker.call(_rollback))
         raise
+    if not wait:
+        worker.send(_rollback)  # ends a read as COMMIT would (and if none began, is no-op)
+        return
     try:
         await asyncio.shield(worker.call(_execute, "COMMIT"))
     except BaseException:

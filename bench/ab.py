@@ -176,13 +176,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--kind", choices=sites.KINDS, default="get")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
-    parser.add_argument("--warmup", type=float, default=15.0)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="seconds before the window (default: one interval and 5 s, so that every"
+        " check's first result, which also judges its first verdict, is behind)",
+    )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--farm-cpu", type=int, default=1)
     parser.add_argument("--profile", default="", help="py-spy each tree's last round into DIR")
     args = parser.parse_args()
+    if args.warmup is None:
+        args.warmup = args.interval + 5.0
     args.old = str(Path(args.old).resolve())
     args.new = str(Path(args.new).resolve()) if args.new else ""
     return args

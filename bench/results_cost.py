@@ -1,14 +1,15 @@
 """Measure what recording one probe result costs, in process: the monitor alone.
 
 Usage, from the project root (sitewatch installed, or PYTHONPATH=.):
-    python bench/results_cost.py [--checks 10000] [--rounds 6] [--batch 83]
+    python bench/results_cost.py [--checks 10000] [--rounds 6] [--batch 333]
                                  [--failing 0.0] [--database URL] [--profile FILE]
 
 No probing, no network: the service is opened as `sitewatch run` opens it (its
 config, store, monitor, recorder, fault judge, board, metrics), then every check is
 handed one ready-made result per round, and the monitor commits the queue every
-`--batch` results, as its writer does every 250 ms (83 results is 250 ms of 10,000
-checks at a 30 s interval). The first round (every check's first status and
+`--batch` results, as its writer does every second (333 results is a second of
+10,000 checks at a 30 s interval; figures before 2026-12-04 took 83, a quarter
+second, the writer's linger then). The first round (every check's first status and
 verdict) is left out of the figures. What is printed, per result:
 
 * `loop`: CPU of the event-loop thread (`on_result`, the batch's decisions, the
@@ -118,7 +119,7 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=10_000)
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--batch", type=int, default=83)
+    parser.add_argument("--batch", type=int, default=333)
     parser.add_argument("--failing", type=float, default=0.0)
     parser.add_argument("--database", default="", help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--profile", default="", help="write a cProfile of the loop thread")

@@ -244,7 +244,13 @@ async def _assemble(
         store=store, recorder=recorder, leadership=leadership, clock=clock, report=monitor.report
     )
     gauges = wiring.gauges_for(
-        settings, store=store, clock=clock, metrics=metrics, board=board, faults=faults
+        settings,
+        store=store,
+        clock=clock,
+        metrics=metrics,
+        board=board,
+        faults=faults,
+        alone=membership.alone,
     )
     retention = Retention(
         store=store,

@@ -195,6 +195,7 @@ def gauges_for(
     metrics: Metrics,
     board: CheckBoard,
     faults: FaultJudge,
+    alone: Callable[[], bool],
 ) -> Gauges:
     """Build the loop that keeps the cross-instance gauges and the board current."""
     return Gauges(
@@ -205,6 +206,7 @@ def gauges_for(
         faults=faults,
         schedule=RecurringSchedule(settings.recurring_maintenance),
         customers=[customer.id for customer in settings.customers],
+        alone=alone,
     )
 
 

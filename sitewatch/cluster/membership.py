@@ -73,6 +73,10 @@ class Membership:
         """Return how long a silent instance is still taken to be alive."""
         return self._lease
 
+    def alone(self) -> bool:
+        """Tell whether the last heartbeat saw no other instance alive, anywhere."""
+        return all(member.instance == self.me.instance for member in self.members)
+
     @property
     def every(self) -> float:
         """Return the seconds between two heartbeats."""

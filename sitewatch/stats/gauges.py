@@ -4,12 +4,13 @@ Once a second this reads what other instances (or this one's leader loops) may h
 committed and sets `sitewatch_maintenance_active` and `sitewatch_tickets_open`;
 on a shared database, every few seconds it also reloads the check board and the
 location's fault state (each instance sees its own commits at once; the reload
-brings in the others').
+brings in the others'), and once a minute while no other instance is alive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sitewatch.clock import Clock
@@ -21,6 +22,9 @@ from sitewatch.storage import Store
 
 BOARD_EVERY = 3
 """Seconds at least between reloads of the board and the fault state."""
+ALONE_EVERY = 60
+"""The same while no other instance is alive: only a paused one that resumes, commits
+and dies before its next heartbeat could have written anything since."""
 BOARD_SHARE = 0.02
 """The share of the time reloads may take: a reload reads every check, so at many
 checks they come less often (10,000 checks: about every 5 s instead of 3)."""
@@ -39,6 +43,7 @@ class Gauges:
         faults: FaultJudge,
         schedule: RecurringSchedule,
         customers: Sequence[str],
+        alone: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -47,17 +52,24 @@ class Gauges:
         self._faults = faults
         self._schedule = schedule
         self._customers = tuple(customers)
+        self._alone = alone
+        """Whether no other instance is alive now (the membership's last view)."""
 
     async def run(self) -> None:
-        """Update every second until cancelled; reload the board for `BOARD_SHARE` of it."""
-        reload_at = 0.0
+        """Update every second until cancelled; reload the board for `BOARD_SHARE` of it.
+
+        Alone, this instance has everything it committed on its board already, so the
+        reload comes every `ALONE_EVERY` only; as soon as another instance is seen
+        alive it comes every `BOARD_EVERY` again (at once if that is already due).
+        """
+        reloaded, took = -math.inf, 0.0
         while True:
             started = self._clock.monotonic()
-            reload = started >= reload_at
+            every = ALONE_EVERY if self._alone() else BOARD_EVERY
+            reload = started >= reloaded + max(every, took / BOARD_SHARE)
             await self.update(reload=reload)
             if reload:
-                took = self._clock.monotonic() - started
-                reload_at = started + max(BOARD_EVERY, took / BOARD_SHARE)
+                reloaded, took = started, self._clock.monotonic() - started
             await self._clock.sleep(1.0)
 
     async def update(self, *, reload: bool = True) -> None:

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_STEP = timedelta(seconds=2)
 """The longest one step of shutdown may take."""
+_CLOSE_STEP_SAID = f"{CLOSE_STEP.total_seconds():g} s"
 SESSION_KEY_META = "session_signing_key"
 
 
@@ -81,12 +82,7 @@ class Service:
 
     async def hand_over(self) -> None:
         """Give up the lead and leave the membership at once (the first step of SIGTERM)."""
-        for step in (self.leadership.release, self.membership.leave):
-            try:
-                async with asyncio.timeout(CLOSE_STEP.total_seconds()):
-                    await step()
-            except (TimeoutError, StoreError) as problem:
-                log.warning("shutdown: %s did not finish: %s", step.__qualname__, problem)
+        await _bounded(self.leadership.release, self.membership.leave)
 
     async def close(self) -> None:
         """Hand over at once (lease, membership), commit what is queued, release everything.
@@ -94,14 +90,8 @@ class Service:
         Each step is bounded: with the database away, shutdown still ends in seconds
         (what is queued is then lost with the process, as in a crash).
         """
-        steps = [self.monitor.flush, self.leadership.release, self.membership.leave]
         # Released already by `hand_over` in a running service; again is harmless.
-        for step in steps:
-            try:
-                async with asyncio.timeout(CLOSE_STEP.total_seconds()):
-                    await step()
-            except (TimeoutError, StoreError) as problem:
-                log.warning("shutdown: %s did not finish: %s", step.__qualname__, problem)
+        await _bounded(self.monitor.flush, self.leadership.release, self.membership.leave)
         for release in reversed(self._owned):
             outcome = release()
             if outcome is not None:
@@ -110,9 +100,22 @@ class Service:
             async with asyncio.timeout(CLOSE_STEP.total_seconds()):
                 await self.store.close()
         except TimeoutError:
-            log.warning("shutdown: the database connections did not close in %s", CLOSE_STEP)
+            log.warning("shutdown: the database connections did not close in %s", _CLOSE_STEP_SAID)
         if self._lock is not None:
             self._lock.release()
+
+
+async def _bounded(*steps: Callable[[], Awaitable[None]]) -> None:
+    """Run each shutdown step in turn, each within `CLOSE_STEP`; say which did not finish."""
+    for step in steps:
+        try:
+            async with asyncio.timeout(CLOSE_STEP.total_seconds()):
+                await step()
+        except TimeoutError:
+            name = step.__qualname__
+            log.warning("shutdown: %s did not finish within %s", name, _CLOSE_STEP_SAID)
+        except StoreError as problem:
+            log.warning("shutdown: %s did not finish: %s", step.__qualname__, problem)
 
 
 async def open_service(

@@ -159,11 +159,13 @@ def restartable(throwaway_pg: ThrowawayServer) -> Iterator[tuple[ThrowawayServer
 
 
 async def test_while_the_database_is_away_probes_go_on_healthz_is_503_and_nothing_is_lost(
+    restartable: tuple[ThrowawayServer, str],
     tmp_path: Path,
     aiohttp_client: AiohttpClient,
-    restartable: tuple[ThrowawayServer, str],
     simulated_site_url: str,
 ) -> None:
+    # `restartable` first: set up first, it is torn down last, so the service shuts
+    # down while its database still exists.
     server, url = restartable
     config = ServiceConfig(
         tmp_path, checks={"portal": logon_check("portal", simulated_site_url)}, database=url
